@@ -1,0 +1,31 @@
+"""Node WES: the warehouse execution system of one micro-fulfillment node."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def create_app(config: dict | None = None, node=None) -> Flask:
+    """Flask factory. `node` (app.bootstrap.Node) is built from settings unless given; `config`
+    holds Flask settings and WES overrides (keys of app.config.Settings, lower case)."""
+    from app.bootstrap import build_node
+    from app.config import Settings
+
+    config = dict(config or {})
+    if node is None:
+        overrides = {k: config.pop(k) for k in list(config) if k in Settings.__dataclass_fields__}
+        node = build_node(Settings.load(**overrides))
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=node.settings.secret_key, JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=2 * 1024 * 1024)
+    app.config.update(config)
+    app.extensions["wes"] = node
+
+    from app.api import bp as api_bp
+
+    app.register_blueprint(api_bp)
+    try:
+        from kiosk import bp as kiosk_bp
+    except ImportError:  # the kiosk package is optional for API-only nodes
+        kiosk_bp = None
+    if kiosk_bp is not None:
+        app.register_blueprint(kiosk_bp)
+    return app

@@ -1,0 +1,69 @@
+"""The one place that builds the node: database, unit of work, devices, background workers.
+Nothing here runs at import time; tests build as many nodes as they like."""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from app.config import Settings
+from app.db.engine import make_engines
+from app.db.schema import upgrade
+from app.db.uow import UnitOfWork
+from app.services.feed import HeadWatch, head_seq
+
+VERSION = "0.1.0"
+log = logging.getLogger("wes")
+
+
+@dataclass
+class Node:
+    settings: Settings
+    uow: UnitOfWork
+    watch: HeadWatch
+    stream_id: str
+    devices: object = None  # app.devices.DeviceRegistry
+    boot_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    started: float = field(default_factory=time.time)
+    workers: list = field(default_factory=list)
+    heartbeat: object = None  # app.sync.heartbeat.Heartbeat when WES_ROUTER_URL is set
+
+    @property
+    def identity(self) -> dict:
+        return {"node_id": self.settings.node_id, "version": VERSION, "boot_id": self.boot_id,
+                "accepting_orders": self.settings.accepting_orders}
+
+    def start(self) -> "Node":
+        for worker in self.workers:
+            worker.start()
+        if self.devices is not None:
+            self.devices.start()
+        return self
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        if self.devices is not None:
+            self.devices.close()
+        self.uow.writer.dispose()
+        self.uow.reader.dispose()
+
+
+def build_node(settings: Settings, devices=None, start_workers: bool = True) -> Node:
+    """Upgrade the schema, open the engines, wire devices (real, simulated or given) and workers."""
+    from app.devices import build_devices
+    from app.workers import build_workers
+
+    stream = upgrade(settings.db)
+    writer, reader = make_engines(settings.db, settings.synchronous)
+    uow = UnitOfWork(writer, reader)
+    watch = HeadWatch()
+    watch.head = head_seq(uow)
+    uow.on_events(watch.notify)
+    node = Node(settings=settings, uow=uow, watch=watch, stream_id=stream)
+    node.devices = devices if devices is not None else build_devices(settings, uow)
+    node.workers = build_workers(node)
+    if start_workers:
+        node.start()
+    return node

@@ -1,0 +1,72 @@
+"""Settings from WES_* environment variables and an optional TOML file (WES_CONFIG).
+Environment wins over the file; every setting has a documented default (README, Configuration)."""
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field, fields
+
+
+def _bool(v: str) -> bool:
+    return str(v).strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass
+class Settings:
+    db: str = "wes.db"  # WES_DB: SQLite file
+    node_id: str = "N1"  # WES_NODE_ID
+    router_token: str = ""  # WES_ROUTER_TOKEN: bearer token the router presents; random when empty
+    router_url: str = ""  # WES_ROUTER_URL: heartbeats go here when set
+    heartbeat_s: float = 15.0  # WES_HEARTBEAT_S
+    host: str = "127.0.0.1"  # WES_HOST
+    port: int = 8080  # WES_PORT
+    threads: int = 16  # WES_THREADS: waitress worker threads
+    synchronous: str = "FULL"  # WES_SYNCHRONOUS: SQLite synchronous (FULL or NORMAL)
+    secret_key: str = ""  # WES_SECRET_KEY: kiosk session/CSRF signing; random per boot when empty
+    accepting_orders: bool = True  # WES_ACCEPTING_ORDERS
+    event_retention_days: int = 30  # WES_EVENT_RETENTION_DAYS
+    sscc_prefix: str = "0614141"  # WES_SSCC_PREFIX: GS1 company prefix for SSCCs
+    devices: str = "simulated"  # WES_DEVICES: simulated | config (use [devices] from WES_CONFIG) | none
+    config_file: str = ""  # WES_CONFIG: TOML file with these settings and [devices]
+    log_level: str = "INFO"  # WES_LOG_LEVEL
+    device_config: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, env: dict | None = None, **overrides) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        values: dict = {}
+        path = overrides.get("config_file") or env.get("WES_CONFIG", "")
+        if path:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+            values["device_config"] = data.pop("devices", {})
+            values.update({k: v for k, v in data.items()})
+            values["config_file"] = path
+        for f in fields(cls):
+            key = f"WES_{f.name.upper()}"
+            if f.name == "config_file":
+                key = "WES_CONFIG"
+            if key in env and f.name != "device_config":
+                values[f.name] = env[key]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**{k: v for k, v in values.items() if k in {f.name for f in fields(cls)}})
+        settings._coerce()
+        return settings
+
+    def _coerce(self) -> None:
+        self.port = int(self.port)
+        self.threads = int(self.threads)
+        self.heartbeat_s = float(self.heartbeat_s)
+        self.event_retention_days = int(self.event_retention_days)
+        if isinstance(self.accepting_orders, str):
+            self.accepting_orders = _bool(self.accepting_orders)
+        self.synchronous = str(self.synchronous).upper()
+        if self.synchronous not in ("FULL", "NORMAL", "EXTRA"):
+            raise ValueError("WES_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
+        if self.devices not in ("simulated", "config", "none"):
+            raise ValueError("WES_DEVICES must be simulated, config or none")
+        if not self.router_token:
+            self.router_token = secrets.token_urlsafe(24)
+        if not self.secret_key:
+            self.secret_key = secrets.token_hex(32)

@@ -1,0 +1,293 @@
+"""SQLModel tables. The schema is owned by Alembic (migrations/); a test checks the two agree."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Optional
+
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class NodeMeta(SQLModel, table=True):
+    __tablename__ = "node_meta"
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class Sku(SQLModel, table=True):
+    __tablename__ = "sku"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, index=True)
+    name: str
+    unit_weight_g: int = 0
+    unit_volume_cm3: int = 0
+    lot_tracked: bool = False
+    image_url: Optional[str] = None
+
+
+class SkuBarcode(SQLModel, table=True):
+    __tablename__ = "sku_barcode"
+    barcode: str = Field(primary_key=True)
+    sku_id: int = Field(foreign_key="sku.id", index=True)
+    kind: str = "gtin"  # gtin / ean / upc / internal
+
+
+class Location(SQLModel, table=True):
+    __tablename__ = "location"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, index=True)
+    zone: str = Field(index=True)
+    path_seq: int = 0
+    kind: str = "pick"  # pick / reserve / putwall / pack / dock / receiving
+    light_address: Optional[str] = None
+
+
+class Stock(SQLModel, table=True):
+    __tablename__ = "stock"
+    __table_args__ = (UniqueConstraint("location_id", "sku_id", "lot", name="uq_stock_slot"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    location_id: int = Field(foreign_key="location.id", index=True)
+    sku_id: int = Field(foreign_key="sku.id", index=True)
+    lot: str = ""
+    expiry: Optional[date] = None
+    on_hand: int = 0
+    reserved: int = 0
+    damaged: int = 0  # set aside after a damaged short pick
+    missing: int = 0  # not found at a short pick; a count resolves it
+
+
+class Ledger(SQLModel, table=True):
+    """Every on_hand movement. on_hand of a stock row equals the sum of its ledger deltas."""
+
+    __tablename__ = "ledger"
+    __table_args__ = (Index("ix_ledger_sku_reason_at", "sku_id", "reason", "at"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    stock_id: int = Field(foreign_key="stock.id", index=True)
+    sku_id: int = Field(foreign_key="sku.id")
+    delta: int
+    reason: str
+    ref: Optional[str] = None
+    operator: Optional[str] = None
+    at: datetime
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "orders"
+    __table_args__ = (Index("ix_orders_status_created", "status", "created_at"),)
+    id: str = Field(primary_key=True)
+    status: str
+    version: int = 1
+    priority: int = 5
+    hold: bool = False
+    ship_by: Optional[str] = None
+    ship_to: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    service_level: Optional[str] = None
+    fulfillment_policy: str = "fill_or_kill"
+    request_hash: str
+    rejection: Optional[dict] = Field(default=None, sa_column=Column(JSON))
+    cancel_result: Optional[str] = None
+    cancel_reason: Optional[str] = None
+    exception_reason: Optional[str] = None
+    created_at: datetime
+    updated_at: datetime
+    list_seq: Optional[int] = Field(default=None, index=True)  # insertion order for cursor pagination
+
+
+class OrderLine(SQLModel, table=True):
+    __tablename__ = "order_line"
+    __table_args__ = (UniqueConstraint("order_id", "line_id", name="uq_order_line"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    order_id: str = Field(foreign_key="orders.id", index=True)
+    line_id: str
+    sku_code: str
+    sku_id: Optional[int] = Field(default=None, foreign_key="sku.id")
+    qty: int
+    qty_reserved: int = 0
+    qty_picked: int = 0
+    qty_short: int = 0
+    qty_packed: int = 0
+    qty_put: int = 0
+    qty_shipped: int = 0
+    qty_returned: int = 0
+
+
+class Reservation(SQLModel, table=True):
+    __tablename__ = "reservation"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    line_pk: int = Field(foreign_key="order_line.id", index=True)
+    order_id: str = Field(index=True)
+    stock_id: int = Field(foreign_key="stock.id", index=True)
+    qty: int  # units still reserved (not yet picked)
+    qty_picked: int = 0
+    qty_returned: int = 0
+
+
+class PickBatch(SQLModel, table=True):
+    __tablename__ = "pick_batch"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    zone: str
+    mode: str = "cluster"  # cluster: a tote per order; bulk: one tote, sorted at the put wall
+    status: str = "open"  # open / active / done
+    operator: Optional[str] = None
+    station: Optional[str] = None
+    color: Optional[str] = None
+    created_at: datetime
+    finished_at: Optional[datetime] = None
+
+
+class BatchOrder(SQLModel, table=True):
+    __tablename__ = "batch_order"
+    batch_id: int = Field(foreign_key="pick_batch.id", primary_key=True)
+    order_id: str = Field(foreign_key="orders.id", primary_key=True)
+    tote_slot: int
+    tote: Optional[str] = None
+
+
+class PickTask(SQLModel, table=True):
+    __tablename__ = "pick_task"
+    __table_args__ = (Index("ix_pick_task_batch_status_seq", "batch_id", "status", "seq"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="pick_batch.id")
+    seq: int
+    reservation_id: int = Field(foreign_key="reservation.id")
+    order_id: str = Field(index=True)
+    line_pk: int
+    stock_id: int
+    sku_id: int
+    location_id: int
+    qty: int
+    qty_picked: int = 0
+    qty_short: int = 0
+    status: str = "open"  # open / done / short / skipped / cancelled
+    short_reason: Optional[str] = None
+    tote_slot: int = 0
+    confirmed_at: Optional[datetime] = None
+    operator: Optional[str] = None
+
+
+class PutWallSlot(SQLModel, table=True):
+    __tablename__ = "put_wall_slot"
+    location_id: int = Field(foreign_key="location.id", primary_key=True)
+    order_id: Optional[str] = Field(default=None, index=True)
+
+
+class Shipment(SQLModel, table=True):
+    __tablename__ = "shipment"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    public_id: str = Field(unique=True)
+    order_id: str = Field(foreign_key="orders.id", index=True)
+    carrier: str
+    service: Optional[str] = None
+    status: str = "packed"  # packed / shipped
+    created_at: datetime
+    shipped_at: Optional[datetime] = None
+
+
+class Package(SQLModel, table=True):
+    __tablename__ = "package"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    shipment_id: int = Field(foreign_key="shipment.id", index=True)
+    package_no: int
+    carton: str
+    weight_g: Optional[int] = None
+    expected_weight_g: int = 0
+    tracking_number: str = Field(unique=True)
+    sscc: str = Field(unique=True)
+    lines: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class InboundShipment(SQLModel, table=True):
+    __tablename__ = "inbound_shipment"
+    id: str = Field(primary_key=True)
+    source: str
+    expected_at: Optional[str] = None
+    status: str = "awaiting"
+    request_hash: str
+    cartons: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime
+    updated_at: datetime
+
+
+class InboundLine(SQLModel, table=True):
+    __tablename__ = "inbound_line"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    asn_id: str = Field(foreign_key="inbound_shipment.id", index=True)
+    sku_code: str
+    sku_id: Optional[int] = Field(default=None, foreign_key="sku.id")
+    qty_expected: int
+    qty_received: int = 0
+
+
+class CycleCount(SQLModel, table=True):
+    __tablename__ = "cycle_count"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    location_id: int = Field(foreign_key="location.id")
+    sku_id: int = Field(foreign_key="sku.id")
+    expected: int
+    counted: int
+    reason: str
+    operator: Optional[str] = None
+    at: datetime
+
+
+class Operator(SQLModel, table=True):
+    __tablename__ = "operator"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    badge: str = Field(unique=True, index=True)
+    name: str
+    role: str
+    pin_hash: Optional[str] = None
+    active: bool = True
+
+
+class Station(SQLModel, table=True):
+    __tablename__ = "station"
+    id: str = Field(primary_key=True)
+    kind: str = "kiosk"  # kiosk / handheld / pack / putwall / receiving
+    scanner: Optional[str] = None
+    printer: Optional[str] = None
+    light_zone: Optional[str] = None
+    operator: Optional[str] = None
+    last_seen: Optional[datetime] = None
+
+
+class PrintJob(SQLModel, table=True):
+    __tablename__ = "print_job"
+    __table_args__ = (Index("ix_print_job_status_next", "status", "next_attempt_at"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    printer: str
+    document: str  # shipping_label / packing_slip / tote_label / location_label
+    ref: Optional[str] = None
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = "queued"  # queued / printing / done / failed
+    attempts: int = 0
+    last_error: Optional[str] = None
+    next_attempt_at: datetime
+    created_at: datetime
+    printed_at: Optional[datetime] = None
+
+
+class Exception_(SQLModel, table=True):
+    """Floor exceptions a supervisor resolves (short picks, missing stock, failed prints)."""
+
+    __tablename__ = "floor_exception"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str
+    subject: str
+    detail: str
+    status: str = "open"
+    created_at: datetime
+    resolved_at: Optional[datetime] = None
+
+
+class Event(SQLModel, table=True):
+    """Append-only outbox read by the router. seq is AUTOINCREMENT: never reused, strictly increasing."""
+
+    __tablename__ = "event"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+    seq: Optional[int] = Field(default=None, primary_key=True)
+    type: str
+    subject: str = Field(index=True)
+    order_version: Optional[int] = None
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    time: datetime

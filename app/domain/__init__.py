@@ -1,0 +1,1 @@
+"""Pure warehouse rules: no Flask, SQL or hardware imports (a test enforces it)."""

@@ -1,0 +1,64 @@
+"""Pick work: cluster batches of orders, tasks ordered along the walking path and split by zone."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import groupby
+
+
+@dataclass(frozen=True)
+class PickCandidate:
+    """A reservation that still has units to pick, with what the batcher needs to order it."""
+
+    reservation_id: int
+    order_id: str
+    line_pk: int
+    sku_code: str
+    location_code: str
+    zone: str
+    path_seq: int
+    lot: str
+    qty: int
+
+
+@dataclass
+class PlannedTask:
+    candidate: PickCandidate
+    tote_slot: int  # position of the order's tote on the cart (0-based)
+    seq: int  # walking order within the batch
+
+
+@dataclass
+class PlannedBatch:
+    zone: str
+    order_ids: list[str]
+    tasks: list[PlannedTask] = field(default_factory=list)
+
+
+def order_selection(orders: list[tuple[str, int, str]], max_orders: int) -> list[str]:
+    """Choose which orders go on the cart: highest priority, then earliest ship-by, then oldest.
+    `orders` is (order_id, priority, ship_by_iso_or_empty)."""
+    ranked = sorted(orders, key=lambda o: (-o[1], o[2] or "9999", o[0]))
+    return [o[0] for o in ranked[:max_orders]]
+
+
+def plan_batches(candidates: list[PickCandidate], order_ids: list[str]) -> list[PlannedBatch]:
+    """One batch per zone (pick-and-pass: a picker never leaves the zone), each with its tasks
+    sorted by path sequence; each order keeps the same tote slot on every cart."""
+    slot = {oid: i for i, oid in enumerate(order_ids)}
+    chosen = [c for c in candidates if c.order_id in slot]
+    chosen.sort(key=lambda c: (c.zone, c.path_seq, c.location_code, c.sku_code, slot[c.order_id]))
+    batches = []
+    for zone, items in groupby(chosen, key=lambda c: c.zone):
+        items = list(items)
+        zone_orders = sorted({c.order_id for c in items}, key=slot.__getitem__)
+        batch = PlannedBatch(zone=zone, order_ids=zone_orders)
+        batch.tasks = [PlannedTask(c, slot[c.order_id], i) for i, c in enumerate(items)]
+        batches.append(batch)
+    return batches
+
+
+def next_task_seq(existing_seqs: list[int], path_seq: int, path_of: dict[int, int]) -> int:
+    """Sequence for a task added mid-batch (re-reserved after a short): after the last task
+    whose bin comes earlier on the path, so the picker is not sent backwards needlessly."""
+    earlier = [s for s in existing_seqs if path_of.get(s, 0) <= path_seq]
+    return (max(earlier) if earlier else (max(existing_seqs) if existing_seqs else 0)) + 1

@@ -1,0 +1,10 @@
+"""Per-SKU velocity (units per day) for the router's demand forecast."""
+from __future__ import annotations
+
+
+def units_per_day(units: int, days: int) -> float:
+    return round(units / days, 3) if days > 0 else 0.0
+
+
+def velocity(units_7d: int, units_28d: int) -> dict:
+    return {"units_per_day_7d": units_per_day(units_7d, 7), "units_per_day_28d": units_per_day(units_28d, 28)}

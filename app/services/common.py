@@ -1,0 +1,112 @@
+"""Helpers shared by the command handlers: lookups that raise domain errors, the one way an
+order changes state, and the one way on_hand moves (ledger row + event together)."""
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from app.db.tables import Ledger, Location, Order, Sku, SkuBarcode, Stock
+from app.db.uow import Tx
+from app.domain import errors
+from app.domain.orders import transition_event
+from app.domain.stock import check_movement
+
+
+def get_sku(session: Session, code: str) -> Sku:
+    sku = session.exec(select(Sku).where(Sku.code == code)).first()
+    if sku is None:
+        raise errors.UnknownSku(f"unknown SKU {code!r}", sku=code)
+    return sku
+
+
+def sku_by_barcode(session: Session, code: str) -> Sku:
+    """A scanned code → SKU: any of its barcodes (GTIN forms normalised) or the SKU code itself."""
+    candidates = [code]
+    if code.isdigit() and len(code) in (8, 12, 13, 14):
+        candidates += [code.zfill(14), code.zfill(13), code.lstrip("0").zfill(13)]
+    row = session.exec(select(SkuBarcode).where(SkuBarcode.barcode.in_(candidates))).first()
+    if row is not None:
+        return session.get(Sku, row.sku_id)
+    sku = session.exec(select(Sku).where(Sku.code == code)).first()
+    if sku is None:
+        raise errors.UnknownBarcode(f"barcode {code!r} is not a known item", barcode=code)
+    return sku
+
+
+def get_location(session: Session, code: str) -> Location:
+    loc = session.exec(select(Location).where(Location.code == code)).first()
+    if loc is None:
+        raise errors.UnknownLocation(f"unknown location {code!r}", location=code)
+    return loc
+
+
+def get_order(session: Session, order_id: str, lock: bool = False) -> Order:
+    order = session.get(Order, order_id)
+    if order is None:
+        raise errors.UnknownOrder(f"unknown order {order_id!r}", order_id=order_id)
+    return order
+
+
+def transition(tx: Tx, order: Order, target: str, data: dict | None = None) -> None:
+    """Move an order along the transition table: bump version, stamp, write the event."""
+    event_type = transition_event(order.status, target)
+    order.status = target
+    order.version += 1
+    order.updated_at = tx.now
+    tx.session.add(order)
+    tx.emit(event_type, order.id, data or {}, order_version=order.version)
+
+
+def sku_on_hand(session: Session, sku_id: int) -> int:
+    from sqlalchemy import func
+
+    return session.exec(select(func.coalesce(func.sum(Stock.on_hand), 0)).where(Stock.sku_id == sku_id)).one()
+
+
+def move_stock(
+    tx: Tx, stock: Stock, delta: int, reason: str, *, ref: str | None = None, operator: str | None = None,
+    sku_code: str | None = None, location_code: str | None = None, check: bool = True,
+) -> None:
+    """The only way on_hand changes: checked, one ledger row, one inventory.adjusted event."""
+    if delta == 0:
+        return
+    if check:
+        stock.on_hand = check_movement(stock.on_hand, stock.reserved, stock.damaged + stock.missing, delta)
+    else:
+        # Picks consume reserved units: the caller lowers reserved by the same amount.
+        stock.on_hand = check_movement(stock.on_hand, 0, 0, delta)
+    tx.session.add(stock)
+    ledger = Ledger(stock_id=stock.id, sku_id=stock.sku_id, delta=delta, reason=reason, ref=ref, operator=operator, at=tx.now)
+    tx.session.add(ledger)
+    tx.session.flush()
+    if sku_code is None:
+        sku_code = tx.session.get(Sku, stock.sku_id).code
+    if location_code is None:
+        location_code = tx.session.get(Location, stock.location_id).code
+    tx.emit(
+        "inventory.adjusted",
+        sku_code,
+        {
+            "sku": sku_code,
+            "location": location_code,
+            "lot": stock.lot or None,
+            "delta": delta,
+            "on_hand_after": stock.on_hand,
+            "sku_on_hand_after": sku_on_hand(tx.session, stock.sku_id),
+            "reason": reason,
+            "ref": ref,
+            "ledger_id": ledger.id,
+        },
+    )
+
+
+def get_or_create_stock(tx: Tx, location: Location, sku: Sku, lot: str = "", expiry=None) -> Stock:
+    stock = tx.session.exec(
+        select(Stock).where(Stock.location_id == location.id, Stock.sku_id == sku.id, Stock.lot == (lot or ""))
+    ).first()
+    if stock is None:
+        stock = Stock(location_id=location.id, sku_id=sku.id, lot=lot or "", expiry=expiry)
+        tx.session.add(stock)
+        tx.session.flush()
+    elif expiry and stock.expiry is None:
+        stock.expiry = expiry
+    return stock

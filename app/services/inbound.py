@@ -1,0 +1,141 @@
+"""Inbound shipments (ASNs from the router): arrive, receive and put away, complete with discrepancies."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from app.db.tables import InboundLine, InboundShipment, Location, Sku, Stock
+from app.db.uow import UnitOfWork
+from app.domain import errors
+from app.domain.errors import require_positive
+from app.domain.requests import canonical_hash, inbound_request_problems, valid_id
+
+from .common import sku_by_barcode
+from .inventory import put_stock_tx
+from .orders import iso
+
+
+class InboundConflict(errors.Conflict):
+    code = "inbound-conflict"
+
+
+@dataclass
+class PutResult:
+    inbound: dict
+    created: bool
+
+
+def inbound_view(session: Session, asn: InboundShipment) -> dict:
+    lines = session.exec(select(InboundLine).where(InboundLine.asn_id == asn.id).order_by(InboundLine.id))
+    return {"asn_id": asn.id, "source": asn.source, "expected_at": asn.expected_at, "status": asn.status,
+            "cartons": asn.cartons,
+            "lines": [{"sku": l.sku_code, "qty": l.qty_expected, "qty_received": l.qty_received} for l in lines],
+            "created_at": iso(asn.created_at), "updated_at": iso(asn.updated_at)}
+
+
+def put_inbound(uow: UnitOfWork, asn_id: str, body: dict) -> PutResult:
+    if not valid_id(asn_id):
+        raise errors.ValidationFailed("asn_id must be 1-64 characters of A-Za-z0-9._-",
+                                      errors=[{"field": "asn_id", "message": "invalid"}])
+    problems = inbound_request_problems(body)
+    if problems:
+        raise errors.ValidationFailed("the inbound shipment is not valid", errors=problems)
+    digest = canonical_hash(body)
+    with uow.write() as tx:
+        s = tx.session
+        asn = s.get(InboundShipment, asn_id)
+        if asn is not None:
+            if asn.request_hash != digest:
+                raise InboundConflict(f"inbound shipment {asn_id} exists with a different body")
+            return PutResult(inbound_view(s, asn), False)
+        asn = InboundShipment(id=asn_id, source=body["source"], expected_at=body.get("expected_at"), request_hash=digest,
+                              cartons=body.get("cartons", []), created_at=tx.now, updated_at=tx.now)
+        s.add(asn)
+        s.flush()
+        for line in body["lines"]:
+            sku = s.exec(select(Sku).where(Sku.code == line["sku"])).first()
+            s.add(InboundLine(asn_id=asn_id, sku_code=line["sku"], sku_id=sku.id if sku else None,
+                              qty_expected=line["qty"]))
+        s.flush()
+        return PutResult(inbound_view(s, asn), True)
+
+
+def get_inbound(uow: UnitOfWork, asn_id: str) -> dict:
+    with uow.read() as s:
+        asn = s.get(InboundShipment, asn_id)
+        if asn is None:
+            raise errors.NotFound(f"unknown inbound shipment {asn_id}")
+        return inbound_view(s, asn)
+
+
+def _asn(session: Session, code: str) -> InboundShipment:
+    asn = session.get(InboundShipment, code)
+    if asn is None:  # a carton label scanned instead of the ASN
+        for cand in session.exec(select(InboundShipment).where(InboundShipment.status.in_(("awaiting", "arrived", "receiving")))):
+            if any(code in (c.get("carton_id"), c.get("tracking_number")) for c in cand.cartons):
+                return cand
+        raise errors.NotFound(f"{code} is not an expected inbound shipment or carton")
+    return asn
+
+
+def arrive(uow: UnitOfWork, code: str) -> dict:
+    with uow.write() as tx:
+        asn = _asn(tx.session, code)
+        if asn.status == "awaiting":
+            asn.status, asn.updated_at = "arrived", tx.now
+            tx.session.add(asn)
+            tx.emit("inbound.arrived", asn.id, {"asn_id": asn.id, "source": asn.source})
+        elif asn.status not in ("arrived", "receiving"):
+            raise errors.IllegalTransition(f"inbound {asn.id} is {asn.status}")
+        return inbound_view(tx.session, asn)
+
+
+def suggest_putaway(uow: UnitOfWork, item_code: str) -> dict:
+    """Where to put it: the bin that already holds this SKU (first on the path), else an empty pick face."""
+    with uow.read() as s:
+        sku = sku_by_barcode(s, item_code)
+        loc = s.exec(select(Location).join(Stock, Stock.location_id == Location.id)
+                     .where(Stock.sku_id == sku.id, Location.kind == "pick").order_by(Location.path_seq)).first()
+        if loc is None:
+            used = select(Stock.location_id).where(Stock.on_hand > 0)
+            loc = s.exec(select(Location).where(Location.kind == "pick", Location.id.not_in(used))
+                         .order_by(Location.path_seq)).first()
+        return {"sku": sku.code, "name": sku.name, "location": loc.code if loc else None}
+
+
+def receive_item(uow: UnitOfWork, asn_code: str, item_code: str, qty: int, location: str, lot: str = "",
+                 expiry=None, operator: str | None = None) -> dict:
+    require_positive(qty)
+    with uow.write() as tx:
+        s = tx.session
+        asn = _asn(s, asn_code)
+        if asn.status not in ("arrived", "receiving"):
+            raise errors.IllegalTransition(f"inbound {asn.id} is {asn.status}; scan it as arrived first")
+        sku = sku_by_barcode(s, item_code)
+        put_stock_tx(tx, sku.code, location, qty, reason="receive", lot=lot, expiry=expiry, ref=asn.id, operator=operator)
+        line = s.exec(select(InboundLine).where(InboundLine.asn_id == asn.id, InboundLine.sku_code == sku.code)).first()
+        if line is None:  # not on the notice: received all the same, reported as a discrepancy
+            line = InboundLine(asn_id=asn.id, sku_code=sku.code, sku_id=sku.id, qty_expected=0)
+        line.qty_received += qty
+        asn.status, asn.updated_at = "receiving", tx.now
+        s.add_all([line, asn])
+        s.flush()
+        return inbound_view(s, asn)
+
+
+def complete(uow: UnitOfWork, asn_code: str) -> dict:
+    with uow.write() as tx:
+        s = tx.session
+        asn = _asn(s, asn_code)
+        if asn.status not in ("arrived", "receiving"):
+            raise errors.IllegalTransition(f"inbound {asn.id} is {asn.status}")
+        asn.status, asn.updated_at = "completed", tx.now
+        s.add(asn)
+        view = inbound_view(s, asn)
+        tx.emit("inbound.received", asn.id, {
+            "asn_id": asn.id,
+            "lines": [{"sku": l["sku"], "qty_expected": l["qty"], "qty_received": l["qty_received"],
+                       "discrepancy": l["qty_received"] - l["qty"]} for l in view["lines"]],
+        })
+        return view

@@ -1,0 +1,395 @@
+"""Pick work: build batches, direct the picker task by task, confirm, short, skip."""
+from __future__ import annotations
+
+from sqlalchemy import and_, exists, func
+from sqlmodel import Session, select
+
+from app.db.tables import (
+    BatchOrder, Exception_, Location, Order, OrderLine, PickBatch, PickTask, Reservation, Sku, SkuBarcode, Stock,
+)
+from app.db.uow import Tx, UnitOfWork
+from app.domain import errors
+from app.domain.errors import require_positive
+from app.domain.orders import FulfillmentPolicy, OrderStatus as S, line_completion
+from app.domain.picking import PickCandidate, order_selection, plan_batches
+from app.domain.stock import DAMAGED_SHORT, SHORT_REASONS
+
+from .common import move_stock, transition
+from .orders import reserve_line
+
+PALETTE = ("green", "blue", "yellow", "magenta", "cyan", "white")
+
+
+class WrongLocation(errors.DomainError):
+    code = "wrong-location"
+    status = 409
+
+
+def _candidates(session: Session, zone: str | None) -> list[PickCandidate]:
+    """Reserved units of pickable orders that no open task covers yet."""
+    q = (
+        select(Reservation, Order, Location, Stock, Sku)
+        .join(Order, Order.id == Reservation.order_id)
+        .join(Stock, Stock.id == Reservation.stock_id)
+        .join(Location, Location.id == Stock.location_id)
+        .join(Sku, Sku.id == Stock.sku_id)
+        .where(Reservation.qty > 0, Order.status.in_((S.ALLOCATED, S.PICKING)), Order.hold == False)  # noqa: E712
+        .where(~exists().where(and_(PickTask.reservation_id == Reservation.id, PickTask.status == "open")))
+    )
+    if zone:
+        q = q.where(Location.zone == zone)
+    return [
+        PickCandidate(r.id, o.id, r.line_pk, k.code, l.code, l.zone, l.path_seq, st.lot, r.qty)
+        for r, o, l, st, k in session.exec(q)
+    ]
+
+
+def create_batch(uow: UnitOfWork, operator: str | None = None, station: str | None = None, zone: str | None = None,
+                 max_orders: int = 6, mode: str = "cluster", totes: list[str] | None = None,
+                 order_ids: list[str] | None = None) -> dict | None:
+    """Plan the next cart for a picker: up to max_orders orders, one zone, tasks in path order.
+    Returns the started batch (with its first task) or None when there is no work."""
+    if mode not in ("cluster", "bulk"):
+        raise errors.ValidationFailed("mode must be cluster or bulk", field="mode")
+    if not 1 <= max_orders <= 50:
+        raise errors.ValidationFailed("max_orders must be from 1 to 50", field="max_orders")
+    with uow.write() as tx:
+        s = tx.session
+        cands = _candidates(s, zone)
+        if order_ids is not None:
+            cands = [c for c in cands if c.order_id in set(order_ids)]
+        if not cands:
+            return None
+        first_zone = zone or min((c.zone for c in cands))
+        cands = [c for c in cands if c.zone == first_zone]
+        orders = {o.id: o for o in s.exec(select(Order).where(Order.id.in_({c.order_id for c in cands})))}
+        chosen = order_selection([(o.id, o.priority, o.ship_by or "") for o in orders.values()], max_orders)
+        if order_ids is not None:
+            chosen = [o for o in order_ids if o in orders][:max_orders]
+        planned = plan_batches(cands, chosen)[0]
+        if totes is not None and len(totes) != len(planned.order_ids):
+            raise errors.ValidationFailed(f"scan {len(planned.order_ids)} totes, one per order", field="totes")
+        active = s.exec(select(func.count()).select_from(PickBatch).where(PickBatch.status == "active")).one()
+        batch = PickBatch(zone=planned.zone, mode=mode, status="active", operator=operator, station=station,
+                          color=PALETTE[active % len(PALETTE)], created_at=tx.now)
+        s.add(batch)
+        s.flush()
+        for slot, oid in enumerate(planned.order_ids):
+            tote = totes[slot] if totes else f"T{batch.id:05d}-{slot + 1}"
+            if mode == "bulk":
+                tote = totes[0] if totes else f"T{batch.id:05d}-BULK"
+            s.add(BatchOrder(batch_id=batch.id, order_id=oid, tote_slot=slot, tote=tote))
+            order = orders[oid]
+            if order.status == S.ALLOCATED:
+                transition(tx, order, S.PICKING, {"batch_id": batch.id})
+        slot_of = {oid: i for i, oid in enumerate(planned.order_ids)}
+        for t in planned.tasks:
+            c = t.candidate
+            r = s.get(Reservation, c.reservation_id)
+            st = s.get(Stock, r.stock_id)
+            s.add(PickTask(batch_id=batch.id, seq=t.seq, reservation_id=r.id, order_id=c.order_id, line_pk=c.line_pk,
+                           stock_id=st.id, sku_id=st.sku_id, location_id=st.location_id, qty=r.qty,
+                           tote_slot=slot_of[c.order_id]))
+        s.flush()
+        return batch_view(s, batch)
+
+
+def batch_view(session: Session, batch: PickBatch) -> dict:
+    tasks = session.exec(select(PickTask).where(PickTask.batch_id == batch.id)).all()
+    totes = session.exec(select(BatchOrder).where(BatchOrder.batch_id == batch.id).order_by(BatchOrder.tote_slot)).all()
+    return {
+        "batch_id": batch.id, "zone": batch.zone, "mode": batch.mode, "status": batch.status, "color": batch.color,
+        "operator": batch.operator, "station": batch.station,
+        "orders": [{"order_id": t.order_id, "tote": t.tote, "slot": t.tote_slot} for t in totes],
+        "tasks_total": len([t for t in tasks if t.status != "cancelled"]),
+        "tasks_done": len([t for t in tasks if t.status in ("done", "short")]),
+        "next": _next_task_view(session, batch.id),
+    }
+
+
+def _task_view(session: Session, task: PickTask) -> dict:
+    loc = session.get(Location, task.location_id)
+    sku = session.get(Sku, task.sku_id)
+    bo = session.get(BatchOrder, (task.batch_id, task.order_id))
+    stock = session.get(Stock, task.stock_id)
+    return {
+        "task_id": task.id, "batch_id": task.batch_id, "seq": task.seq, "order_id": task.order_id,
+        "location": loc.code, "zone": loc.zone, "light_address": loc.light_address,
+        "sku": sku.code, "name": sku.name, "image_url": sku.image_url, "lot": stock.lot or None,
+        "qty": task.qty, "qty_picked": task.qty_picked, "remaining": task.qty - task.qty_picked - task.qty_short,
+        "tote": bo.tote if bo else None, "tote_slot": task.tote_slot, "status": task.status,
+    }
+
+
+def _next_task_view(session: Session, batch_id: int) -> dict | None:
+    task = session.exec(
+        select(PickTask).where(PickTask.batch_id == batch_id, PickTask.status == "open").order_by(PickTask.seq)
+    ).first()
+    return _task_view(session, task) if task else None
+
+
+def get_batch(uow: UnitOfWork, batch_id: int) -> dict:
+    with uow.read() as s:
+        batch = s.get(PickBatch, batch_id)
+        if batch is None:
+            raise errors.NotFound(f"unknown batch {batch_id}")
+        return batch_view(s, batch)
+
+
+def open_tasks(uow: UnitOfWork, batch_id: int) -> list[dict]:
+    with uow.read() as s:
+        tasks = s.exec(select(PickTask).where(PickTask.batch_id == batch_id, PickTask.status == "open").order_by(PickTask.seq))
+        return [_task_view(s, t) for t in tasks]
+
+
+def _open_task(tx: Tx, task_id: int) -> PickTask:
+    task = tx.session.get(PickTask, task_id)
+    if task is None:
+        raise errors.NotFound(f"unknown pick task {task_id}")
+    if task.status != "open":
+        raise errors.IllegalTransition(f"task {task_id} is already {task.status}")
+    return task
+
+
+def _check_scans(tx: Tx, task: PickTask, location_code: str | None, item_code: str | None) -> None:
+    if location_code is not None:
+        loc = tx.session.get(Location, task.location_id)
+        if location_code != loc.code:
+            raise WrongLocation(f"that is {location_code}; pick from {loc.code}", expected=loc.code)
+    if item_code is not None:
+        from .common import sku_by_barcode
+
+        try:
+            sku = sku_by_barcode(tx.session, item_code)
+        except errors.UnknownBarcode:
+            sku = None
+        if sku is None or sku.id != task.sku_id:
+            want = tx.session.get(Sku, task.sku_id)
+            raise errors.WrongItem(f"wrong item {item_code}; pick {want.code} {want.name}", expected=want.code)
+
+
+def _pick_units(tx: Tx, task: PickTask, qty: int, operator: str | None) -> None:
+    """Units leave the bin into the tote: reserved and on_hand fall together."""
+    s = tx.session
+    r = s.get(Reservation, task.reservation_id)
+    stock = s.get(Stock, task.stock_id)
+    line = s.get(OrderLine, task.line_pk)
+    stock.reserved -= qty
+    move_stock(tx, stock, -qty, "pick", ref=task.order_id, operator=operator, sku_code=line.sku_code, check=False)
+    r.qty -= qty
+    r.qty_picked += qty
+    line.qty_picked += qty
+    line.qty_reserved -= qty
+    task.qty_picked += qty
+    task.operator = operator
+    task.confirmed_at = tx.now
+    s.add_all([r, line, task])
+
+
+def confirm_pick(uow: UnitOfWork, task_id: int, qty: int | None = None, operator: str | None = None,
+                 location_code: str | None = None, item_code: str | None = None) -> dict:
+    """The picker took `qty` units (default: all that remain). Returns what happened and the next task."""
+    with uow.write() as tx:
+        task = _open_task(tx, task_id)
+        remaining = task.qty - task.qty_picked
+        qty = remaining if qty is None else require_positive(qty)
+        if qty > remaining:
+            raise errors.InvalidQuantity(f"only {remaining} left to pick here", remaining=remaining)
+        _check_scans(tx, task, location_code, item_code)
+        _pick_units(tx, task, qty, operator)
+        if task.qty_picked == task.qty:
+            task.status = "done"
+        return _after_task(tx, task)
+
+
+def short_pick(uow: UnitOfWork, task_id: int, qty_found: int = 0, reason: str = "not-found",
+               operator: str | None = None) -> dict:
+    """Fewer units in the bin than the task asks: pick what is there, set the rest aside with the
+    reason, re-reserve from another bin, or mark the line short."""
+    if reason not in SHORT_REASONS:
+        raise errors.ValidationFailed(f"reason must be one of {', '.join(sorted(SHORT_REASONS))}", field="reason")
+    if isinstance(qty_found, bool) or not isinstance(qty_found, int) or qty_found < 0:
+        raise errors.InvalidQuantity("qty_found must be a whole number, zero or more", field="qty_found")
+    with uow.write() as tx:
+        s = tx.session
+        task = _open_task(tx, task_id)
+        remaining = task.qty - task.qty_picked
+        if qty_found >= remaining:
+            raise errors.InvalidQuantity(f"found {qty_found} of {remaining}: that is not a short; confirm instead")
+        if qty_found:
+            _pick_units(tx, task, qty_found, operator)
+        shortfall = remaining - qty_found
+        stock = s.get(Stock, task.stock_id)
+        r = s.get(Reservation, task.reservation_id)
+        stock.reserved -= shortfall
+        r.qty -= shortfall
+        # Hold the units that are not there so they are not reserved again until a count says otherwise.
+        room = max(0, stock.on_hand - stock.reserved - stock.damaged - stock.missing)
+        if reason == DAMAGED_SHORT:
+            stock.damaged += min(shortfall, room)
+        else:
+            stock.missing += min(shortfall, room)
+        task.qty_short = shortfall
+        task.status = "short"
+        task.short_reason = reason
+        task.operator = operator
+        task.confirmed_at = tx.now
+        line = s.get(OrderLine, task.line_pk)
+        line.qty_reserved -= shortfall
+        s.add_all([stock, r, task, line])
+        loc = s.get(Location, task.location_id)
+        s.add(Exception_(kind="short-pick", subject=loc.code, created_at=tx.now,
+                         detail=f"{shortfall} x {line.sku_code} {reason} at {loc.code} (order {task.order_id}); count the bin"))
+        s.flush()
+        _cover_shortfall(tx, line, shortfall, reason, batch_id=task.batch_id)
+        return _after_task(tx, task)
+
+
+def _cover_shortfall(tx: Tx, line: OrderLine, shortfall: int, reason: str, batch_id: int | None) -> int:
+    """Re-reserve a shortfall from other bins; what cannot be found becomes qty_short on the line."""
+    s = tx.session
+    sku = s.get(Sku, line.sku_id)
+    before = {r.id for r in s.exec(select(Reservation).where(Reservation.line_pk == line.id))}
+    got = reserve_line(tx, line, shortfall, fefo=sku.lot_tracked, partial=True)
+    s.flush()
+    if got and batch_id is not None:
+        batch = s.get(PickBatch, batch_id)
+        for r in s.exec(select(Reservation).where(Reservation.line_pk == line.id)):
+            if r.id in before:
+                continue
+            st = s.get(Stock, r.stock_id)
+            loc = s.get(Location, st.location_id)
+            if loc.zone != batch.zone:
+                continue  # picked by the next batch of that zone
+            bo = s.get(BatchOrder, (batch_id, line.order_id))
+            s.add(PickTask(batch_id=batch_id, seq=0, reservation_id=r.id, order_id=line.order_id, line_pk=line.id,
+                           stock_id=st.id, sku_id=st.sku_id, location_id=st.location_id, qty=r.qty,
+                           tote_slot=bo.tote_slot if bo else 0))
+        s.flush()
+        _resequence(s, batch_id)
+    missing = shortfall - got
+    order = s.get(Order, line.order_id)
+    if missing:
+        line.qty_short += missing
+        s.add(line)
+        tx.emit("order.line_short", order.id,
+                {"line_id": line.line_id, "sku": line.sku_code, "qty_short": missing, "reason": reason},
+                order_version=order.version)
+        if order.fulfillment_policy == FulfillmentPolicy.FILL_OR_KILL and order.status in (S.ALLOCATED, S.PICKING):
+            _to_exception(tx, order, f"line {line.line_id}: {missing} x {line.sku_code} short ({reason})")
+    return got
+
+
+def _to_exception(tx: Tx, order: Order, why: str) -> None:
+    s = tx.session
+    order.exception_reason = why
+    for t in s.exec(select(PickTask).where(PickTask.order_id == order.id, PickTask.status == "open")):
+        t.status = "cancelled"  # stop sending pickers for an order that cannot ship as asked
+        s.add(t)
+    transition(tx, order, S.EXCEPTION, {"reason": why})
+    s.add(Exception_(kind="order-exception", subject=order.id, detail=why, created_at=tx.now))
+
+
+def _resequence(session: Session, batch_id: int) -> None:
+    """Open tasks in walking order again after tasks were added mid-batch."""
+    rows = session.exec(
+        select(PickTask, Location).join(Location, Location.id == PickTask.location_id)
+        .where(PickTask.batch_id == batch_id)
+    ).all()
+    done = [t for t, _ in rows if t.status != "open"]
+    base = max((t.seq for t in done), default=-1) + 1
+    open_rows = sorted(((t, l) for t, l in rows if t.status == "open"), key=lambda tl: (tl[1].path_seq, tl[1].code, tl[0].id))
+    for i, (t, _) in enumerate(open_rows):
+        t.seq = base + i
+        session.add(t)
+
+
+def skip_task(uow: UnitOfWork, task_id: int) -> dict:
+    """Come back to this bin later (blocked aisle, replenishment under way)."""
+    with uow.write() as tx:
+        task = _open_task(tx, task_id)
+        last = tx.session.exec(select(func.max(PickTask.seq)).where(PickTask.batch_id == task.batch_id)).one()
+        task.seq = last + 1
+        tx.session.add(task)
+        tx.session.flush()
+        return {"task": _task_view(tx.session, task), "next": _next_task_view(tx.session, task.batch_id),
+                "order_picked": None, "batch_done": False}
+
+
+def change_tote(uow: UnitOfWork, batch_id: int, order_id: str, new_tote: str) -> None:
+    """Tote full: the order continues in a new tote."""
+    with uow.write() as tx:
+        bo = tx.session.get(BatchOrder, (batch_id, order_id))
+        if bo is None:
+            raise errors.NotFound(f"order {order_id} is not on batch {batch_id}")
+        if not new_tote.strip():
+            raise errors.ValidationFailed("scan the new tote", field="tote")
+        bo.tote = new_tote.strip()
+        tx.session.add(bo)
+
+
+def _after_task(tx: Tx, task: PickTask) -> dict:
+    """Advance the order (picked when every line is done) and the batch; return the next instruction."""
+    s = tx.session
+    s.flush()
+    order = s.get(Order, task.order_id)
+    picked_now = _maybe_picked(tx, order)
+    batch = s.get(PickBatch, task.batch_id)
+    nxt = _next_task_view(s, batch.id)
+    if nxt is None and batch.status == "active":
+        batch.status = "done"
+        batch.finished_at = tx.now
+        s.add(batch)
+    return {"task": _task_view(s, task), "next": nxt, "order_picked": order.id if picked_now else None,
+            "order_status": order.status, "batch_done": nxt is None}
+
+
+def _maybe_picked(tx: Tx, order: Order) -> bool:
+    if order.status != S.PICKING:
+        return False
+    lines = tx.session.exec(select(OrderLine).where(OrderLine.order_id == order.id)).all()
+    if not all(line_completion(l.qty, l.qty_picked, l.qty_short) for l in lines):
+        return False
+    if sum(l.qty_picked for l in lines) == 0:
+        _to_exception(tx, order, "nothing could be picked")
+        return False
+    transition(tx, order, S.PICKED, {"lines": [{"line_id": l.line_id, "qty_picked": l.qty_picked,
+                                                "qty_short": l.qty_short} for l in lines]})
+    return True
+
+
+def release_uncovered_reservations(tx: Tx, stock: Stock, excess: int) -> list[tuple[OrderLine, int, int | None]]:
+    """A count found fewer units than are promised from this bin: release the newest reservations.
+    Returns (line, qty, batch) to cover once the bin's new on_hand is written (see cover_released)."""
+    s = tx.session
+    rs = s.exec(select(Reservation).where(Reservation.stock_id == stock.id, Reservation.qty > 0)
+                .order_by(Reservation.id.desc())).all()
+    released = []
+    for r in rs:
+        if excess <= 0:
+            break
+        take = min(r.qty, excess)
+        excess -= take
+        r.qty -= take
+        stock.reserved -= take
+        line = s.get(OrderLine, r.line_pk)
+        line.qty_reserved -= take
+        open_task = s.exec(select(PickTask).where(PickTask.reservation_id == r.id, PickTask.status == "open")).first()
+        batch_id = None
+        if open_task is not None:
+            open_task.qty -= take
+            if open_task.qty <= open_task.qty_picked:
+                open_task.status = "cancelled" if open_task.qty_picked == 0 else "done"
+                open_task.qty = max(open_task.qty, open_task.qty_picked)
+            batch_id = open_task.batch_id
+            s.add(open_task)
+        s.add_all([r, stock, line])
+        released.append((line, take, batch_id))
+    s.flush()
+    return released
+
+
+def cover_released(tx: Tx, released: list[tuple[OrderLine, int, int | None]]) -> None:
+    for line, qty, batch_id in released:
+        _cover_shortfall(tx, line, qty, "count", batch_id)
+        _maybe_picked(tx, tx.session.get(Order, line.order_id))

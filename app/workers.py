@@ -1,0 +1,66 @@
+"""Background workers: named daemon threads that log and carry on instead of dying.
+Printing and router sync run here, never on the scan → light path."""
+from __future__ import annotations
+
+import logging
+import threading
+
+log = logging.getLogger("wes.workers")
+
+
+class Worker:
+    """Runs `step()` every `interval` seconds until stopped; `step` may return a shorter wait."""
+
+    def __init__(self, name: str, step, interval: float):
+        self.name = name
+        self._step = step
+        self.interval = interval
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_error: str | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+            self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            wait = self.interval
+            try:
+                result = self._step()
+                self.last_error = None
+                if isinstance(result, (int, float)):
+                    wait = result
+            except Exception as exc:  # a worker reports and goes on; it never takes the node down
+                self.last_error = repr(exc)
+                log.exception("worker %s step failed", self.name)
+            self._wake.wait(wait)
+            self._wake.clear()
+
+
+def build_workers(node) -> list[Worker]:
+    from app.printing import PrintWorker
+
+    workers = []
+    if node.devices is not None:
+        printer_worker = PrintWorker(node.uow, node.devices)
+        workers.append(Worker("wes-print", printer_worker.step, 0.5))
+        node.devices.print_worker = workers[-1]
+    if node.settings.router_url:
+        from app.sync.heartbeat import Heartbeat
+
+        node.heartbeat = Heartbeat(node)
+        workers.append(Worker("wes-heartbeat", node.heartbeat.step, node.settings.heartbeat_s))
+    return workers
