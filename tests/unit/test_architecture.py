@@ -1,0 +1,56 @@
+"""The layering of DESIGN.md, enforced: domain is pure, hardware knows no warehouse."""
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def imported_modules(package: str) -> dict[str, set[str]]:
+    found = {}
+    for path in (ROOT / package).rglob("*.py"):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+        found[str(path.relative_to(ROOT))] = names
+    return found
+
+
+def test_domain_imports_no_flask_sql_or_hardware():
+    forbidden = {"flask", "flask_htmx", "sqlalchemy", "sqlmodel", "alembic", "hardware", "serial", "escpos",
+                 "pymodbus", "kiosk", "requests", "waitress"}
+    offenders = {f: sorted(n & forbidden) for f, n in imported_modules("app/domain").items() if n & forbidden}
+    assert offenders == {}
+
+
+def test_domain_imports_nothing_from_outer_layers_of_app():
+    for path in (ROOT / "app/domain").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("app.") and node.level == 0:
+                assert node.module.startswith("app.domain"), f"{path}: imports {node.module}"
+
+
+def test_hardware_knows_nothing_about_the_warehouse_app():
+    offenders = {f: sorted(n & {"app", "kiosk", "flask", "sqlmodel"}) for f, n in imported_modules("hardware").items()
+                 if n & {"app", "kiosk", "flask", "sqlmodel"}}
+    assert offenders == {}
+
+
+def test_services_do_not_import_flask():
+    offenders = {f: sorted(n & {"flask", "flask_htmx", "kiosk"}) for f, n in imported_modules("app/services").items()
+                 if n & {"flask", "flask_htmx", "kiosk"}}
+    assert offenders == {}
+
+
+def test_nothing_is_built_at_import_time():
+    """Importing the app package must not open a database or start threads."""
+    import subprocess
+    import sys
+
+    code = ("import threading, app, app.api, app.services.orders, app.cli, app.devices;"
+            "import sys; print(threading.active_count())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/tmp", check=True)
+    assert out.stdout.strip() == "1"
