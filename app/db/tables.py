@@ -60,7 +60,7 @@ class Ledger(SQLModel, table=True):
     """Every on_hand movement. on_hand of a stock row equals the sum of its ledger deltas."""
 
     __tablename__ = "ledger"
-    __table_args__ = (Index("ix_ledger_sku_reason_at", "sku_id", "reason", "at"),)
+    __table_args__ = (Index("ix_ledger_sku_reason_at", "sku_id", "reason", "at", "delta"),)
     id: Optional[int] = Field(default=None, primary_key=True)
     stock_id: int = Field(foreign_key="stock.id", index=True)
     sku_id: int = Field(foreign_key="sku.id")
@@ -73,7 +73,10 @@ class Ledger(SQLModel, table=True):
 
 class Order(SQLModel, table=True):
     __tablename__ = "orders"
-    __table_args__ = (Index("ix_orders_status_created", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_orders_status_created", "status", "created_at"),
+        Index("ix_orders_status_list_seq", "status", "list_seq"),
+    )
     id: str = Field(primary_key=True)
     status: str
     version: int = 1
@@ -145,7 +148,11 @@ class BatchOrder(SQLModel, table=True):
 
 class PickTask(SQLModel, table=True):
     __tablename__ = "pick_task"
-    __table_args__ = (Index("ix_pick_task_batch_status_seq", "batch_id", "status", "seq"),)
+    __table_args__ = (
+        Index("ix_pick_task_batch_status_seq", "batch_id", "status", "seq"),
+        Index("ix_pick_task_confirmed_at", "confirmed_at"),
+        Index("ix_pick_task_reservation", "reservation_id", "status"),
+    )
     id: Optional[int] = Field(default=None, primary_key=True)
     batch_id: int = Field(foreign_key="pick_batch.id")
     seq: int
@@ -180,7 +187,7 @@ class Shipment(SQLModel, table=True):
     service: Optional[str] = None
     status: str = "packed"  # packed / shipped
     created_at: datetime
-    shipped_at: Optional[datetime] = None
+    shipped_at: Optional[datetime] = Field(default=None, index=True)
 
 
 class Package(SQLModel, table=True):
@@ -213,7 +220,7 @@ class InboundLine(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     asn_id: str = Field(foreign_key="inbound_shipment.id", index=True)
     sku_code: str
-    sku_id: Optional[int] = Field(default=None, foreign_key="sku.id")
+    sku_id: Optional[int] = Field(default=None, foreign_key="sku.id", index=True)
     qty_expected: int
     qty_received: int = 0
 

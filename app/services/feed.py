@@ -33,7 +33,7 @@ def parse_cursor(cursor: str | None, stream: str) -> int:
     if cursor in (None, ""):
         return 0
     prefix, _, seq = cursor.rpartition("-")
-    if not seq.isdigit() or (prefix and prefix != stream[:8]):
+    if not (seq.isascii() and seq.isdigit()) or len(seq) > 18 or (prefix and prefix != stream[:8]):
         raise CursorExpired("this cursor does not belong to this node's event stream; resync from the snapshot")
     return int(seq)
 
@@ -60,7 +60,8 @@ def read_events(uow: UnitOfWork, node_id: str, after: str | None = None, limit: 
     stream = stream_id(uow)
     after_seq = parse_cursor(after, stream)
     with uow.read() as s:
-        lo, hi = s.exec(select(func.min(Event.seq), func.max(Event.seq))).one()
+        # One aggregate per query: SQLite answers a lone max() from the primary key, not min+max together.
+        hi = s.exec(select(func.max(Event.seq))).one()
         first_retained = s.exec(select(NodeMeta).where(NodeMeta.key == "pruned_through")).first()
         pruned = int(first_retained.value) if first_retained else 0
     if after_seq > (hi or 0) or after_seq < pruned:
