@@ -2,16 +2,14 @@
 one IMMEDIATE transaction, and the events it emits are inserted in that same transaction."""
 from __future__ import annotations
 
+import json
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Callable, Iterator
 
-from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
-
-from .tables import Event
 
 
 def utcnow() -> datetime:
@@ -19,12 +17,60 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class Tx:
+def db_time(dt: datetime) -> str:
+    """A timestamp as SQLAlchemy's DateTime stores it in SQLite (UTC, no zone), for raw SQL."""
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+class Raw:
+    """Raw SQL on a session's own connection (same transaction), for hot paths where the ORM costs
+    more than the work (measured: ~1 ms of Python per ORM statement against ~0.05 ms for the
+    query). Pending ORM changes are flushed first and ORM copies are expired after a raw write,
+    so both views of a row stay true within one transaction."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self._cursor = None
+
+    @property
+    def cursor(self):
+        if self._cursor is None:
+            self._cursor = self.session.connection().connection.driver_connection.cursor()
+        return self._cursor
+
+    def _sync(self) -> None:
+        s = self.session
+        if s.new or s.dirty or s.deleted:
+            s.flush()
+
+    def rows(self, sql: str, params=()) -> list[tuple]:
+        self._sync()
+        return self.cursor.execute(sql, params).fetchall()
+
+    def row(self, sql: str, params=()) -> tuple | None:
+        self._sync()
+        return self.cursor.execute(sql, params).fetchone()
+
+    def run(self, sql: str, params=()) -> int:
+        """Execute a write; returns the number of rows it changed."""
+        self._sync()
+        n = self.cursor.execute(sql, params).rowcount
+        self.session.expire_all()
+        return n
+
+    def insert(self, sql: str, params=()) -> int:
+        """Execute an INSERT; returns the new rowid."""
+        self._sync()
+        return self.cursor.execute(sql, params).lastrowid
+
+
+class Tx(Raw):
     """What a command sees while it writes."""
 
     def __init__(self, session: Session, now: datetime):
-        self.session = session
+        super().__init__(session)
         self.now = now
+        self.stamp = db_time(now)
         self.events: list[dict] = []
         self._after_commit: list[Callable[[], None]] = []
 
@@ -59,10 +105,11 @@ class UnitOfWork:
                     yield tx
                     session.flush()
                     head = None
-                    if tx.events:
-                        conn = session.connection()
-                        for ev in tx.events:
-                            head = conn.execute(insert(Event).values(**ev)).inserted_primary_key[0]
+                    for ev in tx.events:
+                        head = tx.insert(
+                            "INSERT INTO event(type, subject, order_version, data, time) VALUES (?, ?, ?, ?, ?)",
+                            (ev["type"], ev["subject"], ev["order_version"], json.dumps(ev["data"]), db_time(ev["time"])),
+                        )
                     session.commit()
                 except BaseException:
                     session.rollback()

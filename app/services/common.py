@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from app.db.tables import Ledger, Location, Order, Sku, SkuBarcode, Stock
+from app.db.tables import Location, Order, Sku, SkuBarcode, Stock
 from app.db.uow import Tx
 from app.domain import errors
 from app.domain.orders import transition_event
@@ -56,47 +56,46 @@ def transition(tx: Tx, order: Order, target: str, data: dict | None = None) -> N
     tx.emit(event_type, order.id, data or {}, order_version=order.version)
 
 
-def sku_on_hand(session: Session, sku_id: int) -> int:
-    from sqlalchemy import func
-
-    return session.exec(select(func.coalesce(func.sum(Stock.on_hand), 0)).where(Stock.sku_id == sku_id)).one()
-
-
 def move_stock(
-    tx: Tx, stock: Stock, delta: int, reason: str, *, ref: str | None = None, operator: str | None = None,
-    sku_code: str | None = None, location_code: str | None = None, check: bool = True,
-) -> None:
-    """The only way on_hand changes: checked, one ledger row, one inventory.adjusted event."""
+    tx: Tx, stock: Stock | int, delta: int, reason: str, *, consume_reserved: int = 0, ref: str | None = None,
+    operator: str | None = None, sku_code: str | None = None, location_code: str | None = None,
+) -> int:
+    """The only way on_hand changes: checked by the domain rule, one ledger row, one
+    inventory.adjusted event. `consume_reserved` is for picks: the units leave the bin together with
+    their reservation. Returns on_hand after."""
     if delta == 0:
-        return
-    if check:
-        stock.on_hand = check_movement(stock.on_hand, stock.reserved, stock.damaged + stock.missing, delta)
-    else:
-        # Picks consume reserved units: the caller lowers reserved by the same amount.
-        stock.on_hand = check_movement(stock.on_hand, 0, 0, delta)
-    tx.session.add(stock)
-    ledger = Ledger(stock_id=stock.id, sku_id=stock.sku_id, delta=delta, reason=reason, ref=ref, operator=operator, at=tx.now)
-    tx.session.add(ledger)
-    tx.session.flush()
+        return None
+    stock_id = stock if isinstance(stock, int) else stock.id
+    on_hand, reserved, held, sku_id, location_id = tx.row(
+        "SELECT on_hand, reserved, damaged + missing, sku_id, location_id FROM stock WHERE id = ?", (stock_id,))
+    reserved -= consume_reserved
+    after = check_movement(on_hand, reserved, held, delta)
+    tx.run("UPDATE stock SET on_hand = ?, reserved = ? WHERE id = ?", (after, reserved, stock_id))
+    ledger_id = tx.insert(
+        "INSERT INTO ledger(stock_id, sku_id, delta, reason, ref, operator, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (stock_id, sku_id, delta, reason, ref, operator, tx.stamp))
     if sku_code is None:
-        sku_code = tx.session.get(Sku, stock.sku_id).code
+        sku_code = tx.row("SELECT code FROM sku WHERE id = ?", (sku_id,))[0]
     if location_code is None:
-        location_code = tx.session.get(Location, stock.location_id).code
+        location_code = tx.row("SELECT code FROM location WHERE id = ?", (location_id,))[0]
+    lot = tx.row("SELECT lot FROM stock WHERE id = ?", (stock_id,))[0]
+    sku_total = tx.row("SELECT sum(on_hand) FROM stock WHERE sku_id = ?", (sku_id,))[0]
     tx.emit(
         "inventory.adjusted",
         sku_code,
         {
             "sku": sku_code,
             "location": location_code,
-            "lot": stock.lot or None,
+            "lot": lot or None,
             "delta": delta,
-            "on_hand_after": stock.on_hand,
-            "sku_on_hand_after": sku_on_hand(tx.session, stock.sku_id),
+            "on_hand_after": after,
+            "sku_on_hand_after": sku_total,
             "reason": reason,
             "ref": ref,
-            "ledger_id": ledger.id,
+            "ledger_id": ledger_id,
         },
     )
+    return after
 
 
 def get_or_create_stock(tx: Tx, location: Location, sku: Sku, lot: str = "", expiry=None) -> Stock:

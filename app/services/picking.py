@@ -174,8 +174,8 @@ def _pick_units(tx: Tx, task: PickTask, qty: int, operator: str | None) -> None:
     r = s.get(Reservation, task.reservation_id)
     stock = s.get(Stock, task.stock_id)
     line = s.get(OrderLine, task.line_pk)
-    stock.reserved -= qty
-    move_stock(tx, stock, -qty, "pick", ref=task.order_id, operator=operator, sku_code=line.sku_code, check=False)
+    move_stock(tx, stock, -qty, "pick", consume_reserved=qty, ref=task.order_id, operator=operator,
+               sku_code=line.sku_code)
     r.qty -= qty
     r.qty_picked += qty
     line.qty_picked += qty
@@ -223,12 +223,15 @@ def short_pick(uow: UnitOfWork, task_id: int, qty_found: int = 0, reason: str = 
         r = s.get(Reservation, task.reservation_id)
         stock.reserved -= shortfall
         r.qty -= shortfall
-        # Hold the units that are not there so they are not reserved again until a count says otherwise.
+        # Hold what the picker could not take so it is not reserved again until a count says
+        # otherwise. Damaged: just those units (the rest of the bin is good). Not found / empty:
+        # the bin's count is wrong, so every unpromised unit there is held, or the re-reservation
+        # would send the picker straight back to the same empty bin.
         room = max(0, stock.on_hand - stock.reserved - stock.damaged - stock.missing)
         if reason == DAMAGED_SHORT:
             stock.damaged += min(shortfall, room)
         else:
-            stock.missing += min(shortfall, room)
+            stock.missing += room
         task.qty_short = shortfall
         task.status = "short"
         task.short_reason = reason

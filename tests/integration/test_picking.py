@@ -121,3 +121,22 @@ def test_count_below_reserved_moves_the_reservation_elsewhere(floor):
     view = orders.get_order_view(floor, "RO-1")
     assert view["status"] == "allocated" and view["lines"][0]["qty_reserved"] == 4
     assert inventory.ledger_consistent(floor) == []
+
+
+def test_short_for_a_missing_item_never_sends_the_picker_back_to_the_same_bin(floor):
+    inventory.put_stock(floor, "SKU-3", "B-01-01", 10)  # the system now believes 20 are there
+    orders.receive_order(floor, "RO-1", order_body(("SKU-3", 5)))
+    task = picking.create_batch(floor, zone="B")["next"]
+    out = picking.short_pick(floor, task["task_id"], qty_found=2, reason="empty-bin")
+    assert out["next"] is None or out["next"]["location"] != task["location"]
+    row = [r for r in inventory.stock_at(floor, "B-01-01") if r["sku"] == "SKU-3"][0]
+    assert row["missing"] == row["on_hand"] - row["reserved"] == 18
+
+
+def test_damaged_units_are_held_but_the_good_rest_of_the_bin_is_still_used(floor):
+    orders.receive_order(floor, "RO-1", order_body(("SKU-3", 5)))
+    task = picking.create_batch(floor, zone="B")["next"]
+    out = picking.short_pick(floor, task["task_id"], qty_found=3, reason="damaged")
+    assert out["next"]["location"] == task["location"] and out["next"]["qty"] == 2
+    row = [r for r in inventory.stock_at(floor, "B-01-01") if r["sku"] == "SKU-3"][0]
+    assert row["damaged"] == 2
