@@ -18,6 +18,7 @@ log = logging.getLogger("wes.devices")
 
 ScanListener = Callable[[str, Scan], None]  # (station id, scan)
 ButtonListener = Callable[[str, ButtonEvent], None]  # (zone, event)
+PrinterBackListener = Callable[[str], None]  # (printer id)
 WEDGE_PREFIX = "wedge:"
 
 
@@ -30,12 +31,15 @@ class DeviceRegistry:
         self.scanner_station: dict[str, str] = {}
         self.lights: dict[str, LightController] = {}
         self.printers: dict[str, object] = {}
+        self.printer_specs: dict[str, dict] = {}  # config of each printer (the worker probes host:port)
         self.simulators: list = []  # things to close with the node (capture servers, ptys)
         self.scan_errors: deque = deque(maxlen=200)
         self.scan_error_count = 0
         self.print_worker = None  # set by app.workers so a returning printer can wake it
         self._scan_listeners: list[ScanListener] = []
         self._button_listeners: list[ButtonListener] = []
+        self._printer_back_listeners: list[PrinterBackListener] = []
+        self._printer_status: dict[str, str] = {}
         self._lock = threading.Lock()
 
     # -- wiring ---------------------------------------------------------------------------------
@@ -48,8 +52,34 @@ class DeviceRegistry:
         self.lights[zone] = controller
         controller.set_button_handler(lambda ev, zone=zone: self._on_button(zone, ev))
 
-    def add_printer(self, printer_id: str, printer) -> None:
+    def add_printer(self, printer_id: str, printer, spec: dict | None = None) -> None:
         self.printers[printer_id] = printer
+        self.printer_specs[printer_id] = dict(spec or {})
+
+    def printer_address(self, printer_id: str) -> tuple[str, int] | None:
+        """host:port of a network printer (ESC/POS or ZPL), None for serial/USB/file ones."""
+        spec = self.printer_specs.get(printer_id) or {}
+        if spec.get("type") in ("network", "zpl") and spec.get("host"):
+            return str(spec["host"]), int(spec.get("port", 9100))
+        return None
+
+    def on_printer_back(self, listener: PrinterBackListener) -> None:
+        """Called when a printer's health goes from fail back to pass (the print worker wakes its
+        queued jobs instead of sitting out their backoff)."""
+        self._printer_back_listeners.append(listener)
+
+    def printer_health_changed(self, health: DeviceHealth) -> None:
+        """The `on_health` callback handed to printer drivers built here."""
+        with self._lock:
+            before = self._printer_status.get(health.device_id)
+            self._printer_status[health.device_id] = health.status
+        if before == "fail" and health.status == "pass":
+            log.info("printer %s is back: %s", health.device_id, health.output)
+            for listener in list(self._printer_back_listeners):
+                try:
+                    listener(health.device_id)
+                except Exception:  # a listener bug must not fail the print that just worked
+                    log.exception("printer-back listener failed for %s", health.device_id)
 
     def on_scan(self, listener: ScanListener) -> None:
         self._scan_listeners.append(listener)
@@ -153,7 +183,7 @@ def build_devices(settings, uow=None) -> DeviceRegistry:
     if settings.devices == "simulated":
         _simulated(registry, settings, uow)
         return registry
-    from hardware.registry import build_lights, build_printer, build_scanner
+    from hardware.registry import build_lights, build_scanner
 
     cfg = settings.device_config or {}
     for scanner_id, spec in (cfg.get("scanners") or {}).items():
@@ -165,15 +195,21 @@ def build_devices(settings, uow=None) -> DeviceRegistry:
         zone = spec.pop("zone", lights_id)
         registry.add_lights(zone, build_lights(lights_id, spec))
     for printer_id, spec in (cfg.get("printers") or {}).items():
-        registry.add_printer(printer_id, build_printer(printer_id, dict(spec)))
+        _add_printer(registry, printer_id, dict(spec))
     return registry
+
+
+def _add_printer(registry: DeviceRegistry, printer_id: str, spec: dict) -> None:
+    from hardware.registry import build_printer
+
+    printer = build_printer(printer_id, {**spec, "on_health": registry.printer_health_changed})
+    registry.add_printer(printer_id, printer, spec)
 
 
 def _simulated(registry: DeviceRegistry, settings, uow) -> None:
     import os
 
     from hardware.lights.simulator import SimulatedLights
-    from hardware.printers.drivers import build_printer
     from hardware.simulators.printer_server import CapturePrinterServer
 
     zones = ["A", "B", "C", "PW"]
@@ -187,7 +223,6 @@ def _simulated(registry: DeviceRegistry, settings, uow) -> None:
     for zone in zones:
         registry.add_lights(zone, SimulatedLights(f"lights-{zone}"))
     out_dir = os.path.join(os.path.dirname(os.path.abspath(settings.db)), "prints")
-    server = CapturePrinterServer(host="127.0.0.1", port=0, out_dir=out_dir)
-    server.start()
+    server = CapturePrinterServer(host="127.0.0.1", port=0, out_dir=out_dir)  # listens from here on
     registry.simulators.append(server)
-    registry.add_printer("lp-1", build_printer("lp-1", {"type": "network", "host": "127.0.0.1", "port": server.port}))
+    _add_printer(registry, "lp-1", {"type": "network", "host": "127.0.0.1", "port": server.port})

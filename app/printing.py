@@ -1,49 +1,110 @@
 """Print worker: takes due jobs from the database, renders them, sends them to the printer.
-A printer that is offline keeps its jobs queued (with backoff) until it answers again."""
+
+Failure rules (README, Printing):
+- printer offline (PrinterOffline): the job stays queued with backoff, forever; the other due
+  jobs of that printer wait with it. An offline network printer is probed every `probe_s`;
+  when it answers, or when any send to it succeeds again, its jobs are retried at once.
+- the document cannot be built from its payload (DocumentError, a missing field, no template
+  for the printer's language): the job is "failed" at once; rendering is deterministic, so a
+  retry would fail the same way. It never blocks the jobs behind it; a reprint retries it.
+- any other error while sending: retried with backoff, "failed" after MAX_SEND_ATTEMPTS.
+"""
 from __future__ import annotations
 
 import logging
+import socket
+import time
 
 from app.services import printing as jobs
 
 log = logging.getLogger("wes.print")
 
+MAX_SEND_ATTEMPTS = 5
+
 
 def render(document: str, payload: dict, language: str) -> bytes:
     from hardware.printers import documents
 
-    if language == "zpl":
-        builder = getattr(documents, f"zpl_{document}")
-        out = builder(payload)
-        return out.encode() if isinstance(out, str) else out
-    return getattr(documents, document)(payload)
+    name = f"zpl_{document}" if language == "zpl" else document
+    builder = getattr(documents, name, None)
+    if builder is None or document not in jobs.DOCUMENTS:
+        raise documents.DocumentError(f"no {document!r} template for {language} printers")
+    out = builder(payload)
+    return out.encode("utf-8") if isinstance(out, str) else out
 
 
 class PrintWorker:
-    def __init__(self, uow, devices):
+    def __init__(self, uow, devices, probe_s: float = 1.0, probe_timeout_s: float = 1.0):
         self.uow = uow
         self.devices = devices
+        self.probe_s = probe_s
+        self.probe_timeout_s = probe_timeout_s
+        self.wake = lambda: None  # set by app.workers to the Worker's wake
+        self._last_probe: dict[str, float] = {}
+        if hasattr(devices, "on_printer_back"):
+            devices.on_printer_back(self.printer_back)
+
+    def printer_back(self, printer_id: str) -> int:
+        """The printer answers again: its queued jobs are due now, in order."""
+        n = jobs.retry_now(self.uow, printer_id)
+        if n:
+            log.info("printer %s is back; %d queued job(s) retried now", printer_id, n)
+        self.wake()
+        return n
 
     def step(self) -> float:
         """Print what is due; returns how long to sleep (short while work remains)."""
         from hardware.printers.drivers import PrinterOffline
 
+        self._probe_offline_printers()
         due = jobs.due_jobs(self.uow)
+        offline: dict[str, str] = {}  # printer -> why, found in this step
         for job in due:
+            if job.printer in offline:  # one refused connect is enough: the rest wait with it
+                jobs.mark_failed(self.uow, job.id, offline[job.printer])
+                continue
             printer = self.devices.printers.get(job.printer)
-            if printer is None:
+            if printer is None:  # configuration can be fixed and the node restarted: keep the job
                 jobs.mark_failed(self.uow, job.id, f"no printer {job.printer} configured")
                 continue
+            language = getattr(printer, "language", "escpos")
             try:
-                data = render(job.document, job.payload, getattr(printer, "language", "escpos"))
+                data = render(job.document, job.payload, language)
+            except Exception as exc:  # a bad payload must not block the queue behind it
+                jobs.mark_failed(self.uow, job.id, f"cannot build {job.document}: {exc!r}", retry=False)
+                log.error("print job %s failed for good: cannot build %s: %r", job.id, job.document, exc)
+                continue
+            try:
                 printer.send(data)
             except PrinterOffline as exc:
-                delay = jobs.mark_failed(self.uow, job.id, str(exc) or "printer offline")
+                offline[job.printer] = str(exc) or "printer offline"
+                delay = jobs.mark_failed(self.uow, job.id, offline[job.printer])
                 log.warning("print job %s on %s waits %.0fs: %s", job.id, job.printer, delay, exc)
                 continue
-            except Exception as exc:  # a bad template must not block the queue behind it
-                jobs.mark_failed(self.uow, job.id, repr(exc))
-                log.exception("print job %s failed", job.id)
+            except Exception as exc:
+                retry = job.attempts + 1 < MAX_SEND_ATTEMPTS
+                jobs.mark_failed(self.uow, job.id, repr(exc), retry=retry)
+                log.exception("print job %s on %s failed%s", job.id, job.printer, "" if retry else " for good")
                 continue
             jobs.mark_printed(self.uow, job.id)
         return 0.05 if len(due) else 0.5
+
+    def _probe_offline_printers(self) -> None:
+        """Connect-only check of offline network printers, so a printer that comes back prints
+        within `probe_s` rather than after the job backoff (up to a minute)."""
+        address_of = getattr(self.devices, "printer_address", None)
+        if address_of is None:
+            return
+        now = time.monotonic()
+        for printer_id, printer in self.devices.printers.items():
+            if printer.health().status != "fail" or now - self._last_probe.get(printer_id, 0.0) < self.probe_s:
+                continue
+            address = address_of(printer_id)
+            if address is None:
+                continue
+            self._last_probe[printer_id] = now
+            try:
+                socket.create_connection(address, timeout=self.probe_timeout_s).close()
+            except OSError:
+                continue
+            self.printer_back(printer_id)

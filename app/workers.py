@@ -57,6 +57,7 @@ def build_workers(node) -> list[Worker]:
     if node.devices is not None:
         printer_worker = PrintWorker(node.uow, node.devices)
         workers.append(Worker("wes-print", printer_worker.step, 0.5))
+        printer_worker.wake = workers[-1].wake  # a printer coming back wakes the worker at once
         node.devices.print_worker = workers[-1]
     if node.settings.router_url:
         from app.sync.heartbeat import Heartbeat

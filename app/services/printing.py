@@ -50,12 +50,18 @@ def mark_printed(uow: UnitOfWork, job_id: int) -> None:
         tx.session.add(job)
 
 
-def mark_failed(uow: UnitOfWork, job_id: int, error: str) -> float:
-    """Keep the job queued with exponential backoff (1 s, 2 s, 4 s … 60 s); returns the delay."""
+def mark_failed(uow: UnitOfWork, job_id: int, error: str, retry: bool = True) -> float:
+    """Keep the job queued with exponential backoff (1 s, 2 s, 4 s … 60 s); returns the delay.
+    `retry=False` is for jobs that can never print (the document cannot be built from its
+    payload): status "failed" at once, so it neither blocks nor keeps retrying; reprint to retry."""
     with uow.write() as tx:
         job = tx.session.get(PrintJob, job_id)
         job.attempts += 1
         job.last_error = error[:500]
+        if not retry:
+            job.status = "failed"
+            tx.session.add(job)
+            return 0.0
         delay = min(MAX_BACKOFF_S, 2 ** min(job.attempts - 1, 6))
         job.next_attempt_at = tx.now + timedelta(seconds=delay)
         tx.session.add(job)

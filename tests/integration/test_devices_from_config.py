@@ -243,3 +243,34 @@ def test_devices_none_builds_an_empty_registry(tmp_path):
     registry = build_devices(Settings.load(env={}, devices="none", db=str(tmp_path / "node.db")))
     assert registry.scanners == {} and registry.lights == {} and registry.printers == {}
     assert registry.checks() == {}
+
+
+def test_example_config_names_every_driver_type_and_each_entry_builds(tmp_path):
+    import os
+    import socket
+
+    from escpos.printer import Usb
+
+    example = os.path.join(os.path.dirname(__file__), "..", "..", "hardware", "devices.example.toml")
+    settings = Settings.load(env={}, config_file=example, devices="config", db=str(tmp_path / "node.db"))
+    cfg = settings.device_config
+    assert {s["type"] for s in cfg["scanners"].values()} == {"serial", "fake"}
+    assert {s["type"] for s in cfg["lights"].values()} >= {"ascii", "modbus", "simulator"}
+    assert {s["type"] for s in cfg["printers"].values()} == {"network", "zpl", "serial", "usb", "file", "dummy"}
+
+    with socket.socket() as probe:  # keep the example's Modbus controller on loopback, on a closed port
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    cfg["lights"]["lights-b"].update(host="127.0.0.1", port=closed_port)
+    if not Usb.is_usable():  # pyusb is optional: the node says so clearly at startup
+        usb = {"printers": {"lp-usb": cfg["printers"].pop("lp-usb")}}
+        with pytest.raises(ValueError, match="needs pyusb"):
+            build_devices(Settings(db=str(tmp_path / "n2.db"), devices="config", device_config=usb))
+    registry = build_devices(settings)
+    try:
+        assert set(registry.lights) == {"A", "B", "PW"}
+        assert registry.scanner_station == {"sc-pack-1": "PACK-1", "sc-test": "PICK-9"}
+        assert registry.printer_address("zebra-1") == ("10.0.0.8", 9100)
+        assert registry.printer_address("lp-file") is None
+    finally:
+        registry.close()
