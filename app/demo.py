@@ -70,7 +70,8 @@ def seed(uow, skus: int = 300, bins_per_zone: int = 120, cubbies: int = 12, seed
             inventory.put_stock_tx(tx, sku_code(i), loc, rng.randint(20, 80), reason="initial", lot=lot, expiry=expiry)
             if i % 25 == 0 and total_bins:  # a second bin for some SKUs, so shorts can re-reserve
                 other = ZONES[i % len(ZONES)]
-                loc2 = f"{other}-06-{(i // 25) % 20 + 1:02d}"
+                aisle2, slot2 = divmod((100 + (i // 25) % 20) % bins_per_zone, 20)  # aisle 06 when it exists
+                loc2 = f"{other}-{aisle2 + 1:02d}-{slot2 + 1:02d}"
                 inventory.put_stock_tx(tx, sku_code(i), loc2, rng.randint(5, 20), reason="initial",
                                        lot=lot, expiry=expiry)
     for badge, name, role, pin in OPERATORS:

@@ -1,0 +1,42 @@
+"""Writes the two kiosk sounds (kiosk/static/ok.wav, error.wav). Run once: python -m kiosk.sounds"""
+from __future__ import annotations
+
+import math
+import struct
+import wave
+from pathlib import Path
+
+RATE = 16_000
+
+
+def tone(freqs: list[tuple[float, float]], volume: float = 0.5) -> bytes:
+    """(frequency Hz, seconds) pieces; 0 Hz is silence. Square-ish for the error so it is harsh."""
+    frames = bytearray()
+    for freq, secs in freqs:
+        for n in range(int(RATE * secs)):
+            if freq <= 0:
+                v = 0.0
+            else:
+                v = math.sin(2 * math.pi * freq * n / RATE)
+                if freq < 400:
+                    v = 1.0 if v >= 0 else -1.0
+            frames += struct.pack("<h", int(v * volume * 32767))
+    return bytes(frames)
+
+
+def write(path: Path, data: bytes) -> None:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(data)
+
+
+def main() -> None:
+    static = Path(__file__).parent / "static"
+    write(static / "ok.wav", tone([(1760, 0.07), (0, 0.03), (2349, 0.09)], 0.4))
+    write(static / "error.wav", tone([(220, 0.18), (0, 0.05), (180, 0.28)], 0.35))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""Picking at a station: the light at the bin and the screen always say the same thing."""
+from __future__ import annotations
+
+import pytest
+
+from app.services import inventory, orders as order_service
+from hardware.scanners.fake import FakeScanner
+from tests.conftest import make_settings
+
+from .floor_helpers import add_order, floor_node, gtin
+
+PICKER = ("BADGE-0001", "1111")
+
+
+@pytest.fixture
+def floor(tmp_path):
+    node, director, lights = floor_node(tmp_path, make_settings)
+    yield node, director, lights
+    node.close()
+
+
+def start(director, node, *orders_):
+    """Log the picker in at PICK-1 (zone A) and start a batch of the given orders."""
+    out = director.login("PICK-1", *PICKER)
+    assert out.ok, out.message
+    out = director.act("PICK-1", "start_batch", order_ids=list(orders_), max_orders="6")
+    assert out.ok, out.message
+    return director.view("PICK-1")
+
+
+def lit_qty(lights, st):
+    return lights[st.task["zone"]].lit[st.task["light_address"]].qty
+
+
+def test_batch_start_lights_the_first_bin_with_its_qty_and_batch_colour(floor):
+    node, director, lights = floor
+    add_order(node.uow, "O-1", ("SKU-00001", 3))
+    st = start(director, node, "O-1")
+    assert st.task["location"] == "A-01-01"
+    lit = lights["A"].lit[st.task["light_address"]]
+    assert (lit.qty, lit.color) == (3, st.batch["color"])
+    assert st.lit[:3] == ("A", st.task["light_address"], 3)
+
+
+def test_light_shows_remaining_qty_after_each_item_scan(floor):
+    node, director, lights = floor
+    add_order(node.uow, "O-1", ("SKU-00001", 3))
+    st = start(director, node, "O-1")
+    address = st.task["light_address"]
+    assert director.handle_scan("PICK-1", "A-01-01").ok
+    assert director.handle_scan("PICK-1", gtin(1)).ok
+    assert lights["A"].lit[address].qty == 2 and st.task["remaining"] == 2
+    assert director.handle_scan("PICK-1", gtin(1)).ok
+    assert lights["A"].lit[address].qty == 1 and st.task["remaining"] == 1
+    out = director.handle_scan("PICK-1", gtin(1))
+    assert out.ok and "Order O-1 picked" in out.message
+    assert address not in lights["A"].lit and st.task is None
+    assert order_service.get_order_view(node.uow, "O-1")["status"] == "picked"
+
+
+def test_item_before_bin_is_refused_with_error_sound(floor):
+    node, director, lights = floor
+    add_order(node.uow, "O-1", ("SKU-00001", 1))
+    start(director, node, "O-1")
+    out = director.handle_scan("PICK-1", gtin(1))
+    assert not out.ok and out.sound == "error" and "Scan bin A-01-01 first" in out.message
+
+
+def test_wrong_bin_is_refused(floor):
+    node, director, lights = floor
+    add_order(node.uow, "O-1", ("SKU-00001", 1))
+    start(director, node, "O-1")
+    out = director.handle_scan("PICK-1", "A-01-05")
+    assert not out.ok and "pick from A-01-01" in out.message
+
+
+def test_wrong_item_is_refused_and_light_stays_on(floor):
+    node, director, lights = floor
+    add_order(node.uow, "O-1", ("SKU-00001", 2))
+    st = start(director, node, "O-1")
+    director.handle_scan("PICK-1", "A-01-01")
+    out = director.handle_scan("PICK-1", gtin(4))
+    assert not out.ok and out.sound == "error" and "wrong item" in out.message
+    assert lit_qty(lights, st) == 2 and st.task["remaining"] == 2 and st.location_ok
+
+
+def test_next_bin_lights_when_a_task_is_done(floor):
+    node, director, lights = floor
+    add_order(node.uow, "O-1", ("SKU-00001", 1), ("SKU-00004", 1))
+    st = start(director, node, "O-1")
+    first = st.task["light_address"]
+    director.handle_scan("PICK-1", "A-01-01")
+    director.handle_scan("PICK-1", gtin(1))
+    assert first not in lights["A"].lit
+    assert st.task["location"] == "A-01-02" and lights["A"].lit[st.task["light_address"]].qty == 1
+    assert list(lights["A"].lit) == [st.task["light_address"]]
+
+
+def test_qty_entry_confirms_several_units_at_once(floor):
+    node, director, lights = floor
+    add_order(node.uow, "O-1", ("SKU-00001", 3))
+    st = start(director, node, "O-1")
+    director.handle_scan("PICK-1", "A-01-01")
+    out = director.act("PICK-1", "confirm_qty", qty="2")
+    assert out.ok and st.task["remaining"] == 1 and lit_qty(lights, st) == 1
+
+
+def test_light_buttons_confirm_and_adjust_like_the_screen(floor):
+    node, director, lights = floor
+    add_order(node.uow, "O-1", ("SKU-00001", 2), ("SKU-00004", 3))
+    st = start(director, node, "O-1")
+    lights["A"].press(st.task["light_address"], "confirm")
+    assert st.task["location"] == "A-01-02"
+    address = st.task["light_address"]
+    lights["A"].press(address, "minus")
+    assert lights["A"].lit[address].qty == 2 and st.button_qty == 2
+    lights["A"].press(address, "confirm")  # fewer than asked: the rest is short
+    line2 = order_service.get_order_view(node.uow, "O-1")["lines"][1]
+    assert line2["qty_picked"] == 2
+    if st.task is None:
+        assert not lights["A"].lit
+    else:  # the shortfall was re-reserved: the screen and the light show the new task
+        assert list(lights["A"].lit) == [st.task["light_address"]] and lit_qty(lights, st) == st.task["remaining"]
+
+
+def test_short_with_reason_keeps_what_was_picked_and_moves_on(floor):
+    node, director, lights = floor
+    inventory.count_stock(node.uow, "SKU-00001", "A-01-01", 3)  # nothing left to re-reserve: a real short
+    add_order(node.uow, "O-1", ("SKU-00001", 3), ("SKU-00004", 1), policy="fill_all_available")
+    st = start(director, node, "O-1")
+    director.handle_scan("PICK-1", "A-01-01")
+    director.handle_scan("PICK-1", gtin(1))
+    out = director.act("PICK-1", "short", reason="empty-bin", qty_found="0")
+    assert out.ok and "Short" in out.message
+    assert st.task["location"] == "A-01-02" and lit_qty(lights, st) == 1
+    line = order_service.get_order_view(node.uow, "O-1")["lines"][0]
+    assert (line["qty_picked"], line["qty_short"]) == (1, 2)
+
+
+def test_short_without_a_reason_is_refused(floor):
+    node, director, lights = floor
+    add_order(node.uow, "O-1", ("SKU-00001", 1))
+    st = start(director, node, "O-1")
+    out = director.act("PICK-1", "short", reason="", qty_found="0")
+    assert not out.ok and st.task is not None and lit_qty(lights, st) == 1
+
+
+def test_skip_lights_the_next_bin_and_comes_back_later(floor):
+    node, director, lights = floor
+    add_order(node.uow, "O-1", ("SKU-00001", 1), ("SKU-00004", 1))
+    st = start(director, node, "O-1")
+    director.act("PICK-1", "skip")
+    assert st.task["location"] == "A-01-02"
+    assert list(lights["A"].lit) == [st.task["light_address"]]
+    director.handle_scan("PICK-1", "A-01-02")
+    director.handle_scan("PICK-1", gtin(4))
+    assert st.task["location"] == "A-01-01"
+
+
+def test_tote_full_takes_the_next_scan_as_the_new_tote(floor):
+    node, director, lights = floor
+    add_order(node.uow, "O-1", ("SKU-00001", 1))
+    st = start(director, node, "O-1")
+    director.act("PICK-1", "tote_full")
+    out = director.handle_scan("PICK-1", "TOTE-NEW-1")
+    assert out.ok and st.task["tote"] == "TOTE-NEW-1" and lit_qty(lights, st) == 1
+
+
+def test_zone_done_is_refused_while_picks_are_open(floor):
+    node, director, lights = floor
+    add_order(node.uow, "O-1", ("SKU-00001", 1))
+    start(director, node, "O-1")
+    assert not director.act("PICK-1", "zone_done").ok
+    director.handle_scan("PICK-1", "A-01-01")
+    out = director.handle_scan("PICK-1", gtin(1))
+    assert "Batch done" in out.message
+    assert director.act("PICK-1", "zone_done").ok
+
+
+def test_serial_and_wedge_scans_reach_the_same_station_state(floor):
+    node, director, lights = floor
+    add_order(node.uow, "O-1", ("SKU-00001", 2))
+    st = start(director, node, "O-1")
+    out = director.wedge("PICK-1", "A-01-01")
+    assert out.ok and st.location_ok
+    scanner = FakeScanner("sc-1", node.devices.pipeline)
+    node.devices.add_scanner("sc-1", scanner, "PICK-1")
+    scanner.scan("]E0" + gtin(1))
+    assert st.task["remaining"] == 1 and lit_qty(lights, st) == 1
+
+
+def test_outcomes_are_published_to_station_subscribers(floor):
+    node, director, lights = floor
+    q = director.subscribe("PICK-1")
+    director.login("PICK-1", *PICKER)
+    out = q.get(timeout=1)
+    assert out.ok and out.screen == "pick" and out.seq == director.view("PICK-1").seq
+    director.unsubscribe("PICK-1", q)
+
+
+def test_badge_scan_then_pin_logs_in(floor):
+    node, director, lights = floor
+    out = director.handle_scan("PACK-1", "BADGE-0003")
+    assert out.ok and director.view("PACK-1").pending_badge == "BADGE-0003"
+    assert not director.act("PACK-1", "login", pin="9999").ok
+    out = director.act("PACK-1", "login", pin="3333")
+    assert out.ok and director.view("PACK-1").screen == "pack"
+
+
+def test_logout_turns_the_station_lights_off(floor):
+    node, director, lights = floor
+    add_order(node.uow, "O-1", ("SKU-00001", 1))
+    start(director, node, "O-1")
+    director.act("PICK-1", "logout")
+    assert not lights["A"].lit and director.view("PICK-1").screen == "login"

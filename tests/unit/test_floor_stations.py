@@ -1,0 +1,134 @@
+"""Put wall, packing, receiving and supervising through the director."""
+from __future__ import annotations
+
+import pytest
+
+from app.services import inbound, inventory, orders as order_service
+from tests.conftest import make_settings
+
+from .floor_helpers import add_order, floor_node, gtin
+
+
+@pytest.fixture
+def floor(tmp_path):
+    node, director, lights = floor_node(tmp_path, make_settings)
+    yield node, director, lights
+    node.close()
+
+
+def pick_all(director, station, badge, pin, mode="cluster"):
+    director.login(station, badge, pin)
+    out = director.act(station, "start_batch", mode=mode)
+    assert out.ok, out.message
+    st = director.view(station)
+    while st.task is not None:
+        director.handle_scan(station, st.task["location"])
+        out = director.act(station, "confirm_qty", qty=str(st.task["remaining"]))
+        assert out.ok, out.message
+    return st.batch
+
+
+def test_put_wall_lights_the_cubby_and_blinks_when_the_order_is_complete(floor):
+    node, director, lights = floor
+    add_order(node.uow, "O-B1", ("SKU-00002", 1))
+    pick_all(director, "PICK-2", "BADGE-0002", "2222", mode="bulk")
+    director.login("PUTWALL-1", "BADGE-0001", "1111")
+    out = director.handle_scan("PUTWALL-1", gtin(2))
+    st = director.view("PUTWALL-1")
+    assert out.ok and st.put["cubby"] == "PW-01"
+    assert lights["PW"].lit["PW01"].qty == 1 and not lights["PW"].lit["PW01"].blink
+    out = director.handle_scan("PUTWALL-1", "PW-01")
+    assert out.ok and "complete" in out.message
+    assert lights["PW"].lit["PW01"].blink
+
+
+def test_put_wall_refuses_the_wrong_cubby_and_keeps_the_light(floor):
+    node, director, lights = floor
+    add_order(node.uow, "O-B1", ("SKU-00002", 1))
+    pick_all(director, "PICK-2", "BADGE-0002", "2222", mode="bulk")
+    director.login("PUTWALL-1", "BADGE-0001", "1111")
+    director.handle_scan("PUTWALL-1", gtin(2))
+    out = director.handle_scan("PUTWALL-1", "PW-05")
+    assert not out.ok and "PW-01" in out.message and lights["PW"].lit["PW01"].qty == 1
+
+
+def test_put_wall_button_confirms_the_put(floor):
+    node, director, lights = floor
+    add_order(node.uow, "O-B1", ("SKU-00002", 1), ("SKU-00005", 1))
+    pick_all(director, "PICK-2", "BADGE-0002", "2222", mode="bulk")
+    director.login("PUTWALL-1", "BADGE-0001", "1111")
+    director.handle_scan("PUTWALL-1", gtin(2))
+    lights["PW"].press("PW01", "confirm")
+    st = director.view("PUTWALL-1")
+    assert st.put is None and "PW01" not in lights["PW"].lit
+    assert order_service.get_order_view(node.uow, "O-B1")["lines"][0]["qty_picked"] == 1
+
+
+def test_packing_refuses_a_wrong_item_and_keeps_what_was_scanned(floor):
+    node, director, lights = floor
+    add_order(node.uow, "O-1", ("SKU-00001", 1), ("SKU-00004", 1))
+    batch = pick_all(director, "PICK-1", "BADGE-0001", "1111")
+    director.login("PACK-1", "BADGE-0003", "3333")
+    assert director.handle_scan("PACK-1", batch["orders"][0]["tote"]).ok
+    assert director.handle_scan("PACK-1", gtin(1)).ok
+    out = director.handle_scan("PACK-1", gtin(7))
+    assert not out.ok and out.sound == "error" and "not in this order" in out.message
+    out = director.handle_scan("PACK-1", gtin(1))
+    assert not out.ok and "already packed" in out.message
+    st = director.view("PACK-1")
+    assert [l["packed"] for l in st.pack["lines"]] == [1, 0]
+
+
+def test_close_package_queues_label_and_slip_on_the_station_printer_then_ship_at_dock(floor):
+    node, director, lights = floor
+    add_order(node.uow, "O-1", ("SKU-00001", 1))
+    batch = pick_all(director, "PICK-1", "BADGE-0001", "1111")
+    director.login("PACK-1", "BADGE-0003", "3333")
+    director.handle_scan("PACK-1", batch["orders"][0]["tote"])
+    assert not director.act("PACK-1", "close_package").ok  # nothing scanned yet
+    director.handle_scan("PACK-1", gtin(1))
+    out = director.act("PACK-1", "close_package", carton="M", weight_g="")
+    assert out.ok, out.message
+    st = director.view("PACK-1")
+    jobs = director.print_jobs("O-1")
+    assert {j["document"] for j in jobs} == {"shipping_label", "packing_slip"} and {j["printer"] for j in jobs} == {"lp-1"}
+    assert director.act("PACK-1", "reprint", job_id=str(jobs[0]["id"])).ok
+    out = director.handle_scan("PACK-1", st.package["tracking_number"])
+    assert out.ok and "shipped" in out.message
+    assert order_service.get_order_view(node.uow, "O-1")["status"] == "shipped"
+
+
+def test_receiving_counts_repeated_item_scans_and_reports_discrepancies(floor):
+    node, director, lights = floor
+    inbound.put_inbound(node.uow, "ASN-1", {"source": "supplier:ACME", "lines": [{"sku": "SKU-00003", "qty": 3}]})
+    director.login("RECV-1", "BADGE-0002", "2222")
+    assert director.handle_scan("RECV-1", "ASN-1").ok
+    director.handle_scan("RECV-1", gtin(3))
+    director.handle_scan("RECV-1", gtin(3))
+    st = director.view("RECV-1")
+    assert st.receipt["qty"] == 2
+    where = st.receipt["location"]
+    out = director.handle_scan("RECV-1", where)
+    assert out.ok and "Received 2" in out.message
+    out = director.act("RECV-1", "complete_asn")
+    assert out.sound == "error" and st.asn_done["discrepancies"][0]["qty_received"] == 2
+
+
+def test_supervisor_counts_and_adjusts_with_reason_codes(floor):
+    node, director, lights = floor
+    director.login("PACK-1", "BADGE-0004", "4444")
+    assert director.view("PACK-1").screen == "supervise"
+    out = director.handle_scan("PACK-1", gtin(1))
+    assert out.ok and director.view("PACK-1").lookup[0]["location"] == "A-01-01"
+    assert not director.act("PACK-1", "adjust", sku="SKU-00001", location="A-01-01", delta="2", reason="").ok
+    assert director.act("PACK-1", "adjust", sku="SKU-00001", location="A-01-01", delta="2", reason="found").ok
+    out = director.act("PACK-1", "count", sku="SKU-00001", location="A-01-01", counted="5")
+    assert out.ok and inventory.stock_at(node.uow, "A-01-01")[0]["on_hand"] == 5
+
+
+def test_pickers_cannot_open_supervisor_actions(floor):
+    node, director, lights = floor
+    director.login("PICK-1", "BADGE-0001", "1111")
+    assert not director.act("PICK-1", "set_mode", mode="supervise").ok
+    out = director.act("PICK-1", "adjust", sku="SKU-00001", location="A-01-01", delta="2", reason="found")
+    assert not out.ok and "supervisors" in out.message
