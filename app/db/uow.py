@@ -58,6 +58,11 @@ class Raw:
         self.session.expire_all()
         return n
 
+    def run_many(self, sql: str, seq) -> None:
+        self._sync()
+        self.cursor.executemany(sql, seq)
+        self.session.expire_all()
+
     def insert(self, sql: str, params=()) -> int:
         """Execute an INSERT; returns the new rowid."""
         self._sync()

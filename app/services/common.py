@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from app.db.tables import Location, Order, Sku, SkuBarcode, Stock
-from app.db.uow import Tx
+from app.db.uow import Raw, Tx
 from app.domain import errors
 from app.domain.orders import transition_event
 from app.domain.stock import check_movement
@@ -18,18 +18,24 @@ def get_sku(session: Session, code: str) -> Sku:
     return sku
 
 
-def sku_by_barcode(session: Session, code: str) -> Sku:
-    """A scanned code → SKU: any of its barcodes (GTIN forms normalised) or the SKU code itself."""
+def sku_id_for_code(raw, code: str) -> int | None:
+    """A scanned code → SKU id: any of its barcodes (GTIN forms normalised) or the SKU code itself."""
+    code = (code or "").strip()
     candidates = [code]
     if code.isdigit() and len(code) in (8, 12, 13, 14):
         candidates += [code.zfill(14), code.zfill(13), code.lstrip("0").zfill(13)]
-    row = session.exec(select(SkuBarcode).where(SkuBarcode.barcode.in_(candidates))).first()
-    if row is not None:
-        return session.get(Sku, row.sku_id)
-    sku = session.exec(select(Sku).where(Sku.code == code)).first()
-    if sku is None:
+    marks = ", ".join("?" * len(candidates))
+    row = raw.row(f"SELECT sku_id FROM sku_barcode WHERE barcode IN ({marks}) LIMIT 1", candidates)
+    if row is None:
+        row = raw.row("SELECT id FROM sku WHERE code = ?", (code,))
+    return row[0] if row else None
+
+
+def sku_by_barcode(session: Session, code: str) -> Sku:
+    sku_id = sku_id_for_code(Raw(session), code)
+    if sku_id is None:
         raise errors.UnknownBarcode(f"barcode {code!r} is not a known item", barcode=code)
-    return sku
+    return session.get(Sku, sku_id)
 
 
 def get_location(session: Session, code: str) -> Location:
@@ -46,14 +52,16 @@ def get_order(session: Session, order_id: str, lock: bool = False) -> Order:
     return order
 
 
-def transition(tx: Tx, order: Order, target: str, data: dict | None = None) -> None:
-    """Move an order along the transition table: bump version, stamp, write the event."""
-    event_type = transition_event(order.status, target)
-    order.status = target
-    order.version += 1
-    order.updated_at = tx.now
-    tx.session.add(order)
-    tx.emit(event_type, order.id, data or {}, order_version=order.version)
+def transition(tx: Tx, order: Order | str, target: str, data: dict | None = None) -> int:
+    """Move an order along the transition table: bump version, stamp, write the event.
+    Works on the row itself (an ORM copy of the order is refreshed); returns the new version."""
+    order_id = order if isinstance(order, str) else order.id
+    status, version = tx.row("SELECT status, version FROM orders WHERE id = ?", (order_id,))
+    event_type = transition_event(status, target)
+    tx.run("UPDATE orders SET status = ?, version = ?, updated_at = ? WHERE id = ?",
+           (str(target), version + 1, tx.stamp, order_id))
+    tx.emit(event_type, order_id, data or {}, order_version=version + 1)
+    return version + 1
 
 
 def move_stock(

@@ -1,14 +1,15 @@
 """Order commands from the router (receive, patch, cancel) and the order read model."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timezone
+import json
+from dataclasses import dataclass, replace
+from datetime import date, timezone
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app.db.tables import Location, Order, OrderLine, Package, PickTask, Reservation, Shipment, Sku, Stock
-from app.db.uow import Tx, UnitOfWork
+from app.db.uow import Raw, Tx, UnitOfWork
 from app.domain import errors
 from app.domain.orders import (
     CancellationResult, FulfillmentPolicy, OrderStatus as S, RejectionReason, address_problems, cancellation_decision,
@@ -31,31 +32,56 @@ class ReceiveResult:
     created: bool
 
 
-def stock_slots(session: Session, sku_id: int) -> list[StockSlot]:
-    rows = session.exec(
-        select(Stock, Location).join(Location, Location.id == Stock.location_id)
-        .where(Stock.sku_id == sku_id, Location.kind.in_(PICKABLE_KINDS))
-    )
-    return [
-        StockSlot(st.id, loc.code, loc.zone, loc.path_seq, st.lot, st.expiry, st.on_hand, st.reserved,
-                  st.damaged + st.missing)
-        for st, loc in rows
-    ]
+SLOT_SELECT = """
+SELECT s.id, s.sku_id, l.code, l.zone, l.path_seq, s.lot, s.expiry, s.on_hand, s.reserved, s.damaged + s.missing
+FROM stock s JOIN location l ON l.id = s.location_id
+WHERE l.kind IN ('pick', 'reserve') AND s.sku_id IN ({marks})
+"""
 
 
-def reserve_line(tx: Tx, line: OrderLine, qty: int, fefo: bool, partial: bool) -> int:
-    """Reserve up to qty for a line (all of it unless partial); returns what was reserved."""
-    plan = allocate(stock_slots(tx.session, line.sku_id), qty, fefo, partial=partial)
-    got = 0
-    for slot, take in plan:
-        stock = tx.session.get(Stock, slot.stock_id)
-        stock.reserved += take
-        tx.session.add(stock)
-        tx.session.add(Reservation(line_pk=line.id, order_id=line.order_id, stock_id=stock.id, qty=take))
-        got += take
-    line.qty_reserved += got
-    tx.session.add(line)
+def stock_slots(raw: Raw, sku_ids) -> dict[int, list[StockSlot]]:
+    """Where each SKU can be reserved from, as the allocator sees it."""
+    sku_ids = list(sku_ids)
+    slots: dict[int, list[StockSlot]] = {sid: [] for sid in sku_ids}
+    if not sku_ids:
+        return slots
+    for sid_, sku_id, code, zone, path, lot, expiry, on_hand, reserved, held in raw.rows(
+            SLOT_SELECT.format(marks=", ".join("?" * len(sku_ids))), sku_ids):
+        slots[sku_id].append(StockSlot(sid_, code, zone, path, lot, date.fromisoformat(expiry) if expiry else None,
+                                       on_hand, reserved, held))
+    return slots
+
+
+def reserve_line(tx: Tx, line, qty: int, fefo: bool, partial: bool, slots: list[StockSlot] | None = None) -> int:
+    """Reserve up to qty for a line (all of it unless partial); returns what was reserved.
+    `line` needs id, order_id, sku_id; `slots`, when given, is kept up to date for the next line."""
+    if slots is None:
+        slots = stock_slots(tx, [line.sku_id])[line.sku_id]
+    line_pk, order_id = line.id, line.order_id
+    plan = allocate(slots, qty, fefo, partial=partial)
+    if not plan:
+        return 0
+    taken = {slot.stock_id: take for slot, take in plan}
+    slots[:] = [replace(s_, reserved=s_.reserved + taken.get(s_.stock_id, 0)) for s_ in slots]
+    tx.run_many("UPDATE stock SET reserved = reserved + ? WHERE id = ?", [(take, sid) for sid, take in taken.items()])
+    tx.run_many("INSERT INTO reservation(line_pk, order_id, stock_id, qty, qty_picked, qty_returned) "
+                "VALUES (?, ?, ?, ?, 0, 0)", [(line_pk, order_id, sid, take) for sid, take in taken.items()])
+    got = sum(taken.values())
+    tx.run("UPDATE order_line SET qty_reserved = qty_reserved + ? WHERE id = ?", (got, line_pk))
     return got
+
+
+@dataclass
+class _Line:
+    id: int
+    order_id: str
+    line_id: str
+    sku_code: str
+    sku_id: int | None
+    lot_tracked: bool
+    qty: int
+    qty_reserved: int = 0
+    qty_short: int = 0
 
 
 def receive_order(uow: UnitOfWork, order_id: str, body: dict) -> ReceiveResult:
@@ -68,64 +94,67 @@ def receive_order(uow: UnitOfWork, order_id: str, body: dict) -> ReceiveResult:
         raise errors.ValidationFailed("the order is not valid", errors=problems)
     digest = canonical_hash(body)
     with uow.write() as tx:
-        s = tx.session
-        existing = s.get(Order, order_id)
+        existing = tx.row("SELECT request_hash FROM orders WHERE id = ?", (order_id,))
         if existing is not None:
-            if existing.request_hash != digest:
+            if existing[0] != digest:
                 raise OrderConflict(f"order {order_id} exists with a different body", order_id=order_id)
-            return ReceiveResult(order_view(s, existing), created=False)
-        order = Order(
-            id=order_id, status=S.RECEIVED, version=1, priority=body.get("priority", 5), ship_by=body.get("ship_by"),
-            ship_to=body.get("ship_to") or {}, service_level=body.get("service_level"),
-            fulfillment_policy=body.get("fulfillment_policy", FulfillmentPolicy.FILL_OR_KILL),
-            request_hash=digest, created_at=tx.now, updated_at=tx.now,
-            list_seq=(s.exec(select(func.coalesce(func.max(Order.list_seq), 0))).one() + 1),
-        )
-        s.add(order)
-        codes = {line["sku"] for line in body["lines"]}
-        skus = {k.code: k for k in s.exec(select(Sku).where(Sku.code.in_(codes)))}
+            return ReceiveResult(order_view_raw(tx, order_id), created=False)
+        ship_to = body.get("ship_to") or {}
+        policy = body.get("fulfillment_policy", FulfillmentPolicy.FILL_OR_KILL)
+        priority = body.get("priority", 5)
+        tx.insert(
+            "INSERT INTO orders(id, status, version, priority, hold, ship_by, ship_to, service_level, fulfillment_policy,"
+            " request_hash, created_at, updated_at, list_seq) VALUES (?, ?, 1, ?, 0, ?, ?, ?, ?, ?, ?, ?,"
+            " (SELECT coalesce(max(list_seq), 0) + 1 FROM orders))",
+            (order_id, S.RECEIVED, priority, body.get("ship_by"), json.dumps(ship_to), body.get("service_level"),
+             str(policy), digest, tx.stamp, tx.stamp))
+        codes = sorted({line["sku"] for line in body["lines"]})
+        skus = {code: (sid, bool(lot)) for sid, code, lot in tx.rows(
+            f"SELECT id, code, lot_tracked FROM sku WHERE code IN ({', '.join('?' * len(codes))})", codes)}
         lines = []
         for raw in body["lines"]:
-            sku = skus.get(raw["sku"])
-            line = OrderLine(order_id=order_id, line_id=raw["line_id"], sku_code=raw["sku"],
-                             sku_id=sku.id if sku else None, qty=raw["qty"])
-            s.add(line)
-            lines.append(line)
-        s.flush()
-        tx.emit("order.received", order_id, {"lines": len(lines), "priority": order.priority}, order_version=1)
-        rejection = _decide(tx, order, lines, skus)
+            sku_id, lot_tracked = skus.get(raw["sku"], (None, False))
+            pk = tx.insert("INSERT INTO order_line(order_id, line_id, sku_code, sku_id, qty, qty_reserved, qty_picked,"
+                           " qty_short, qty_packed, qty_put, qty_shipped, qty_returned)"
+                           " VALUES (?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0, 0)",
+                           (order_id, raw["line_id"], raw["sku"], sku_id, raw["qty"]))
+            lines.append(_Line(pk, order_id, raw["line_id"], raw["sku"], sku_id, lot_tracked, raw["qty"]))
+        tx.emit("order.received", order_id, {"lines": len(lines), "priority": priority}, order_version=1)
+        rejection = _decide(tx, ship_to, policy, lines)
         if rejection:
-            order.rejection = rejection
-            transition(tx, order, S.REJECTED, rejection)
+            tx.run("UPDATE orders SET rejection = ? WHERE id = ?", (json.dumps(rejection), order_id))
+            transition(tx, order_id, S.REJECTED, rejection)
         else:
-            transition(tx, order, S.ALLOCATED,
-                       {"lines": [{"line_id": l.line_id, "qty_reserved": l.qty_reserved} for l in lines]})
-            for line in lines:
-                if line.qty_short:
-                    tx.emit("order.line_short", order_id,
-                            {"line_id": line.line_id, "sku": line.sku_code, "qty_short": line.qty_short,
-                             "reason": "out-of-stock"}, order_version=order.version)
-        return ReceiveResult(order_view(s, order), created=True)
+            version = transition(tx, order_id, S.ALLOCATED,
+                                 {"lines": [{"line_id": l.line_id, "qty_reserved": l.qty_reserved} for l in lines]})
+            shorts = [l for l in lines if l.qty_short]
+            if shorts:
+                tx.run_many("UPDATE order_line SET qty_short = ? WHERE id = ?", [(l.qty_short, l.id) for l in shorts])
+            for line in shorts:
+                tx.emit("order.line_short", order_id,
+                        {"line_id": line.line_id, "sku": line.sku_code, "qty_short": line.qty_short,
+                         "reason": "out-of-stock"}, order_version=version)
+        return ReceiveResult(order_view_raw(tx, order_id), created=True)
 
 
-def _decide(tx: Tx, order: Order, lines: list[OrderLine], skus: dict) -> dict | None:
+def _decide(tx: Tx, ship_to: dict, policy: str, lines: list[_Line]) -> dict | None:
     """None when accepted (stock reserved), else the rejection {reason, lines}."""
-    if address_problems(order.ship_to):
+    if address_problems(ship_to):
         return {"reason": RejectionReason.INVALID_ADDRESS, "lines": [],
-                "fields": [f"ship_to.{f}" for f in address_problems(order.ship_to)]}
+                "fields": [f"ship_to.{f}" for f in address_problems(ship_to)]}
     unknown = [l for l in lines if l.sku_id is None]
     if unknown:
         return {"reason": RejectionReason.UNKNOWN_SKU,
                 "lines": [{"line_id": l.line_id, "reason": RejectionReason.UNKNOWN_SKU} for l in unknown]}
     if len(lines) > MAX_LINES:
         return {"reason": RejectionReason.ORDER_TOO_LARGE, "lines": []}
-    partial = order.fulfillment_policy == FulfillmentPolicy.FILL_ALL_AVAILABLE
-    by_sku = {k.id: k for k in skus.values()}
+    partial = policy == FulfillmentPolicy.FILL_ALL_AVAILABLE
     # Several lines of one SKU compete for the same stock: check them together first.
     wanted: dict[int, int] = {}
     for l in lines:
         wanted[l.sku_id] = wanted.get(l.sku_id, 0) + l.qty
-    avail = {sid: sum(s.available for s in stock_slots(tx.session, sid)) for sid in wanted}
+    slots = stock_slots(tx, wanted)
+    avail = {sid: sum(s_.available for s_ in slots[sid]) for sid in wanted}
     if not partial:
         short = [l for l in lines if avail[l.sku_id] < wanted[l.sku_id]]
         if short:
@@ -135,8 +164,8 @@ def _decide(tx: Tx, order: Order, lines: list[OrderLine], skus: dict) -> dict | 
         return {"reason": RejectionReason.OUT_OF_STOCK,
                 "lines": [{"line_id": l.line_id, "reason": RejectionReason.OUT_OF_STOCK} for l in lines]}
     for l in lines:
-        got = reserve_line(tx, l, l.qty, fefo=by_sku[l.sku_id].lot_tracked, partial=partial)
-        l.qty_short = l.qty - got
+        l.qty_reserved = reserve_line(tx, l, l.qty, fefo=l.lot_tracked, partial=partial, slots=slots[l.sku_id])
+        l.qty_short = l.qty - l.qty_reserved
     return None
 
 
@@ -287,27 +316,47 @@ def iso(dt) -> str | None:
     return dt.isoformat(timespec="milliseconds") + "Z"
 
 
-def order_view(session: Session, order: Order) -> dict:
-    lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).all()
+def iso_text(stored: str | None) -> str | None:
+    """A timestamp as stored by SQLAlchemy in SQLite ("YYYY-MM-DD HH:MM:SS.ffffff", UTC) in RFC 3339."""
+    return f"{stored[:10]}T{stored[11:23]}Z" if stored else None
+
+
+def _json(text):
+    return json.loads(text) if text else None
+
+
+def order_view_raw(raw: Raw, order_id: str) -> dict:
+    o = raw.row("SELECT id, status, version, priority, hold, ship_by, ship_to, service_level, fulfillment_policy,"
+                " rejection, cancel_result, cancel_reason, created_at, updated_at FROM orders WHERE id = ?", (order_id,))
+    if o is None:
+        raise errors.UnknownOrder(f"unknown order {order_id!r}", order_id=order_id)
+    lines = raw.rows("SELECT line_id, sku_code, qty, qty_reserved, qty_picked, qty_short, qty_packed, qty_shipped"
+                     " FROM order_line WHERE order_id = ? ORDER BY id", (order_id,))
     shipments = []
-    for sh in session.exec(select(Shipment).where(Shipment.order_id == order.id).order_by(Shipment.id)):
-        packages = session.exec(select(Package).where(Package.shipment_id == sh.id).order_by(Package.package_no))
+    for sh_id, public_id, carrier, service, status, shipped_at in raw.rows(
+            "SELECT id, public_id, carrier, service, status, shipped_at FROM shipment WHERE order_id = ? ORDER BY id",
+            (order_id,)):
+        packages = raw.rows("SELECT package_no, tracking_number, sscc, carton, weight_g, lines FROM package"
+                            " WHERE shipment_id = ? ORDER BY package_no", (sh_id,))
         shipments.append({
-            "shipment_id": sh.public_id, "carrier": sh.carrier, "service": sh.service, "status": sh.status,
-            "shipped_at": iso(sh.shipped_at),
-            "packages": [{"package_no": p.package_no, "tracking_number": p.tracking_number, "sscc": p.sscc,
-                          "carton": p.carton, "weight_g": p.weight_g, "lines": p.lines} for p in packages],
+            "shipment_id": public_id, "carrier": carrier, "service": service, "status": status,
+            "shipped_at": iso_text(shipped_at),
+            "packages": [{"package_no": n, "tracking_number": t, "sscc": c, "carton": ct, "weight_g": w,
+                          "lines": _json(pl) or []} for n, t, c, ct, w, pl in packages],
         })
+    cancel_result, cancel_reason = o[10], o[11]
     return {
-        "order_id": order.id, "status": order.status, "version": order.version, "priority": order.priority,
-        "hold": order.hold, "ship_by": order.ship_by, "ship_to": order.ship_to, "service_level": order.service_level,
-        "fulfillment_policy": order.fulfillment_policy, "rejection": order.rejection,
-        "cancellation": {"result": order.cancel_result, "reason": order.cancel_reason} if order.cancel_result else None,
-        "lines": [{"line_id": l.line_id, "sku": l.sku_code, "qty": l.qty, "qty_reserved": l.qty_reserved,
-                   "qty_picked": l.qty_picked, "qty_short": l.qty_short, "qty_packed": l.qty_packed,
-                   "qty_shipped": l.qty_shipped} for l in lines],
-        "shipments": shipments, "created_at": iso(order.created_at), "updated_at": iso(order.updated_at),
+        "order_id": o[0], "status": o[1], "version": o[2], "priority": o[3], "hold": bool(o[4]), "ship_by": o[5],
+        "ship_to": _json(o[6]) or {}, "service_level": o[7], "fulfillment_policy": o[8], "rejection": _json(o[9]),
+        "cancellation": {"result": cancel_result, "reason": cancel_reason} if cancel_result else None,
+        "lines": [dict(zip(("line_id", "sku", "qty", "qty_reserved", "qty_picked", "qty_short", "qty_packed",
+                            "qty_shipped"), l)) for l in lines],
+        "shipments": shipments, "created_at": iso_text(o[12]), "updated_at": iso_text(o[13]),
     }
+
+
+def order_view(session: Session, order: Order) -> dict:
+    return order_view_raw(Raw(session), order.id)
 
 
 def get_order_view(uow: UnitOfWork, order_id: str) -> dict:

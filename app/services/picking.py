@@ -7,14 +7,14 @@ from sqlmodel import Session, select
 from app.db.tables import (
     BatchOrder, Exception_, Location, Order, OrderLine, PickBatch, PickTask, Reservation, Sku, SkuBarcode, Stock,
 )
-from app.db.uow import Tx, UnitOfWork
+from app.db.uow import Raw, Tx, UnitOfWork
 from app.domain import errors
 from app.domain.errors import require_positive
 from app.domain.orders import FulfillmentPolicy, OrderStatus as S, line_completion
 from app.domain.picking import PickCandidate, order_selection, plan_batches
 from app.domain.stock import DAMAGED_SHORT, SHORT_REASONS
 
-from .common import move_stock, transition
+from .common import move_stock, sku_id_for_code, transition
 from .orders import reserve_line
 
 PALETTE = ("green", "blue", "yellow", "magenta", "cyan", "white")
@@ -94,96 +94,101 @@ def create_batch(uow: UnitOfWork, operator: str | None = None, station: str | No
         return batch_view(s, batch)
 
 
+# The pick path runs for every unit on the floor, so its reads and writes are plain SQL
+# (Tx.rows/row/run); the ORM is kept for the rarer commands around it.
+TASK_SELECT = """
+SELECT t.id, t.batch_id, t.seq, t.order_id, l.code, l.zone, l.light_address, k.code, k.name, k.image_url, s.lot,
+       t.qty, t.qty_picked, t.qty_short, bo.tote, t.tote_slot, t.status,
+       t.reservation_id, t.stock_id, t.line_pk, t.sku_id
+FROM pick_task t
+JOIN location l ON l.id = t.location_id
+JOIN sku k ON k.id = t.sku_id
+JOIN stock s ON s.id = t.stock_id
+LEFT JOIN batch_order bo ON bo.batch_id = t.batch_id AND bo.order_id = t.order_id
+"""
+_TASK_KEYS = ("task_id", "batch_id", "seq", "order_id", "location", "zone", "light_address", "sku", "name",
+              "image_url", "lot", "qty", "qty_picked", "qty_short", "tote", "tote_slot", "status")
+
+
+def _task_view(row) -> dict:
+    view = dict(zip(_TASK_KEYS, row))
+    view["lot"] = view["lot"] or None
+    view["remaining"] = view["qty"] - view["qty_picked"] - view.pop("qty_short")
+    return view
+
+
+def _task_internals(row) -> dict:
+    """The view plus the ids a command needs."""
+    view = _task_view(row)
+    view.update(reservation_id=row[17], stock_id=row[18], line_pk=row[19], sku_id=row[20])
+    return view
+
+
+def fetch_task(raw: Raw, task_id: int) -> dict | None:
+    row = raw.row(TASK_SELECT + "WHERE t.id = ?", (task_id,))
+    return _task_internals(row) if row else None
+
+
+def _next_task_view(raw: Raw, batch_id: int) -> dict | None:
+    row = raw.row(TASK_SELECT + "WHERE t.batch_id = ? AND t.status = 'open' ORDER BY t.seq LIMIT 1", (batch_id,))
+    return _task_view(row) if row else None
+
+
+def _batch_view(raw: Raw, batch_id: int) -> dict:
+    row = raw.row("SELECT id, zone, mode, status, color, operator, station FROM pick_batch WHERE id = ?", (batch_id,))
+    if row is None:
+        raise errors.NotFound(f"unknown batch {batch_id}")
+    total, done = raw.row("SELECT coalesce(sum(status != 'cancelled'), 0), coalesce(sum(status IN ('done', 'short')), 0) "
+                          "FROM pick_task WHERE batch_id = ?", (batch_id,))
+    totes = raw.rows("SELECT order_id, tote, tote_slot FROM batch_order WHERE batch_id = ? ORDER BY tote_slot", (batch_id,))
+    view = dict(zip(("batch_id", "zone", "mode", "status", "color", "operator", "station"), row))
+    view.update(orders=[{"order_id": o, "tote": t, "slot": n} for o, t, n in totes], tasks_total=total,
+                tasks_done=done, next=_next_task_view(raw, batch_id))
+    return view
+
+
 def batch_view(session: Session, batch: PickBatch) -> dict:
-    tasks = session.exec(select(PickTask).where(PickTask.batch_id == batch.id)).all()
-    totes = session.exec(select(BatchOrder).where(BatchOrder.batch_id == batch.id).order_by(BatchOrder.tote_slot)).all()
-    return {
-        "batch_id": batch.id, "zone": batch.zone, "mode": batch.mode, "status": batch.status, "color": batch.color,
-        "operator": batch.operator, "station": batch.station,
-        "orders": [{"order_id": t.order_id, "tote": t.tote, "slot": t.tote_slot} for t in totes],
-        "tasks_total": len([t for t in tasks if t.status != "cancelled"]),
-        "tasks_done": len([t for t in tasks if t.status in ("done", "short")]),
-        "next": _next_task_view(session, batch.id),
-    }
-
-
-def _task_view(session: Session, task: PickTask) -> dict:
-    loc = session.get(Location, task.location_id)
-    sku = session.get(Sku, task.sku_id)
-    bo = session.get(BatchOrder, (task.batch_id, task.order_id))
-    stock = session.get(Stock, task.stock_id)
-    return {
-        "task_id": task.id, "batch_id": task.batch_id, "seq": task.seq, "order_id": task.order_id,
-        "location": loc.code, "zone": loc.zone, "light_address": loc.light_address,
-        "sku": sku.code, "name": sku.name, "image_url": sku.image_url, "lot": stock.lot or None,
-        "qty": task.qty, "qty_picked": task.qty_picked, "remaining": task.qty - task.qty_picked - task.qty_short,
-        "tote": bo.tote if bo else None, "tote_slot": task.tote_slot, "status": task.status,
-    }
-
-
-def _next_task_view(session: Session, batch_id: int) -> dict | None:
-    task = session.exec(
-        select(PickTask).where(PickTask.batch_id == batch_id, PickTask.status == "open").order_by(PickTask.seq)
-    ).first()
-    return _task_view(session, task) if task else None
+    return _batch_view(Raw(session), batch.id)
 
 
 def get_batch(uow: UnitOfWork, batch_id: int) -> dict:
     with uow.read() as s:
-        batch = s.get(PickBatch, batch_id)
-        if batch is None:
-            raise errors.NotFound(f"unknown batch {batch_id}")
-        return batch_view(s, batch)
+        return _batch_view(Raw(s), batch_id)
 
 
 def open_tasks(uow: UnitOfWork, batch_id: int) -> list[dict]:
     with uow.read() as s:
-        tasks = s.exec(select(PickTask).where(PickTask.batch_id == batch_id, PickTask.status == "open").order_by(PickTask.seq))
-        return [_task_view(s, t) for t in tasks]
+        rows = Raw(s).rows(TASK_SELECT + "WHERE t.batch_id = ? AND t.status = 'open' ORDER BY t.seq", (batch_id,))
+        return [_task_view(r) for r in rows]
 
 
-def _open_task(tx: Tx, task_id: int) -> PickTask:
-    task = tx.session.get(PickTask, task_id)
+def _open_task(tx: Tx, task_id: int) -> dict:
+    task = fetch_task(tx, task_id)
     if task is None:
         raise errors.NotFound(f"unknown pick task {task_id}")
-    if task.status != "open":
-        raise errors.IllegalTransition(f"task {task_id} is already {task.status}")
+    if task["status"] != "open":
+        raise errors.IllegalTransition(f"task {task_id} is already {task['status']}")
     return task
 
 
-def _check_scans(tx: Tx, task: PickTask, location_code: str | None, item_code: str | None) -> None:
-    if location_code is not None:
-        loc = tx.session.get(Location, task.location_id)
-        if location_code != loc.code:
-            raise WrongLocation(f"that is {location_code}; pick from {loc.code}", expected=loc.code)
-    if item_code is not None:
-        from .common import sku_by_barcode
-
-        try:
-            sku = sku_by_barcode(tx.session, item_code)
-        except errors.UnknownBarcode:
-            sku = None
-        if sku is None or sku.id != task.sku_id:
-            want = tx.session.get(Sku, task.sku_id)
-            raise errors.WrongItem(f"wrong item {item_code}; pick {want.code} {want.name}", expected=want.code)
+def _check_scans(tx: Tx, task: dict, location_code: str | None, item_code: str | None) -> None:
+    if location_code is not None and location_code != task["location"]:
+        raise WrongLocation(f"that is {location_code}; pick from {task['location']}", expected=task["location"])
+    if item_code is not None and sku_id_for_code(tx, item_code) != task["sku_id"]:
+        raise errors.WrongItem(f"wrong item {item_code}; pick {task['sku']} {task['name']}", expected=task["sku"])
 
 
-def _pick_units(tx: Tx, task: PickTask, qty: int, operator: str | None) -> None:
+def _pick_units(tx: Tx, task: dict, qty: int, operator: str | None) -> None:
     """Units leave the bin into the tote: reserved and on_hand fall together."""
-    s = tx.session
-    r = s.get(Reservation, task.reservation_id)
-    stock = s.get(Stock, task.stock_id)
-    line = s.get(OrderLine, task.line_pk)
-    move_stock(tx, stock, -qty, "pick", consume_reserved=qty, ref=task.order_id, operator=operator,
-               sku_code=line.sku_code)
-    r.qty -= qty
-    r.qty_picked += qty
-    line.qty_picked += qty
-    line.qty_reserved -= qty
-    task.qty_picked += qty
-    task.operator = operator
-    task.confirmed_at = tx.now
-    s.add_all([r, line, task])
+    move_stock(tx, task["stock_id"], -qty, "pick", consume_reserved=qty, ref=task["order_id"], operator=operator,
+               sku_code=task["sku"], location_code=task["location"])
+    tx.run("UPDATE reservation SET qty = qty - ?, qty_picked = qty_picked + ? WHERE id = ?",
+           (qty, qty, task["reservation_id"]))
+    tx.run("UPDATE order_line SET qty_picked = qty_picked + ?, qty_reserved = qty_reserved - ? WHERE id = ?",
+           (qty, qty, task["line_pk"]))
+    tx.run("UPDATE pick_task SET qty_picked = qty_picked + ?, operator = ?, confirmed_at = ?, "
+           "status = CASE WHEN qty_picked + ? >= qty THEN 'done' ELSE status END WHERE id = ?",
+           (qty, operator, tx.stamp, qty, task["task_id"]))
 
 
 def confirm_pick(uow: UnitOfWork, task_id: int, qty: int | None = None, operator: str | None = None,
@@ -191,14 +196,12 @@ def confirm_pick(uow: UnitOfWork, task_id: int, qty: int | None = None, operator
     """The picker took `qty` units (default: all that remain). Returns what happened and the next task."""
     with uow.write() as tx:
         task = _open_task(tx, task_id)
-        remaining = task.qty - task.qty_picked
+        remaining = task["qty"] - task["qty_picked"]
         qty = remaining if qty is None else require_positive(qty)
         if qty > remaining:
             raise errors.InvalidQuantity(f"only {remaining} left to pick here", remaining=remaining)
         _check_scans(tx, task, location_code, item_code)
         _pick_units(tx, task, qty, operator)
-        if task.qty_picked == task.qty:
-            task.status = "done"
         return _after_task(tx, task)
 
 
@@ -212,12 +215,13 @@ def short_pick(uow: UnitOfWork, task_id: int, qty_found: int = 0, reason: str = 
         raise errors.InvalidQuantity("qty_found must be a whole number, zero or more", field="qty_found")
     with uow.write() as tx:
         s = tx.session
-        task = _open_task(tx, task_id)
-        remaining = task.qty - task.qty_picked
+        view = _open_task(tx, task_id)
+        remaining = view["qty"] - view["qty_picked"]
         if qty_found >= remaining:
             raise errors.InvalidQuantity(f"found {qty_found} of {remaining}: that is not a short; confirm instead")
         if qty_found:
-            _pick_units(tx, task, qty_found, operator)
+            _pick_units(tx, view, qty_found, operator)
+        task = s.get(PickTask, task_id)
         shortfall = remaining - qty_found
         stock = s.get(Stock, task.stock_id)
         r = s.get(Reservation, task.reservation_id)
@@ -245,7 +249,7 @@ def short_pick(uow: UnitOfWork, task_id: int, qty_found: int = 0, reason: str = 
                          detail=f"{shortfall} x {line.sku_code} {reason} at {loc.code} (order {task.order_id}); count the bin"))
         s.flush()
         _cover_shortfall(tx, line, shortfall, reason, batch_id=task.batch_id)
-        return _after_task(tx, task)
+        return _after_task(tx, view)
 
 
 def _cover_shortfall(tx: Tx, line: OrderLine, shortfall: int, reason: str, batch_id: int | None) -> int:
@@ -311,11 +315,9 @@ def skip_task(uow: UnitOfWork, task_id: int) -> dict:
     """Come back to this bin later (blocked aisle, replenishment under way)."""
     with uow.write() as tx:
         task = _open_task(tx, task_id)
-        last = tx.session.exec(select(func.max(PickTask.seq)).where(PickTask.batch_id == task.batch_id)).one()
-        task.seq = last + 1
-        tx.session.add(task)
-        tx.session.flush()
-        return {"task": _task_view(tx.session, task), "next": _next_task_view(tx.session, task.batch_id),
+        tx.run("UPDATE pick_task SET seq = (SELECT max(seq) + 1 FROM pick_task WHERE batch_id = ?) WHERE id = ?",
+               (task["batch_id"], task_id))
+        return {"task": _task_view_of(tx, task_id), "next": _next_task_view(tx, task["batch_id"]),
                 "order_picked": None, "batch_done": False}
 
 
@@ -331,20 +333,26 @@ def change_tote(uow: UnitOfWork, batch_id: int, order_id: str, new_tote: str) ->
         tx.session.add(bo)
 
 
-def _after_task(tx: Tx, task: PickTask) -> dict:
+def _task_view_of(raw: Raw, task_id: int) -> dict:
+    return _task_view(raw.row(TASK_SELECT + "WHERE t.id = ?", (task_id,)))
+
+
+def _after_task(tx: Tx, task: dict) -> dict:
     """Advance the order (picked when every line is done) and the batch; return the next instruction."""
-    s = tx.session
-    s.flush()
-    order = s.get(Order, task.order_id)
-    picked_now = _maybe_picked(tx, order)
-    batch = s.get(PickBatch, task.batch_id)
-    nxt = _next_task_view(s, batch.id)
-    if nxt is None and batch.status == "active":
-        batch.status = "done"
-        batch.finished_at = tx.now
-        s.add(batch)
-    return {"task": _task_view(s, task), "next": nxt, "order_picked": order.id if picked_now else None,
-            "order_status": order.status, "batch_done": nxt is None}
+    order_id, batch_id = task["order_id"], task["batch_id"]
+    status = tx.row("SELECT status FROM orders WHERE id = ?", (order_id,))[0]
+    picked_now = False
+    if status == S.PICKING and not tx.row(
+            "SELECT 1 FROM order_line WHERE order_id = ? AND qty_picked + qty_short < qty LIMIT 1", (order_id,)):
+        order = tx.session.get(Order, order_id)
+        picked_now = _maybe_picked(tx, order)
+        status = order.status
+    nxt = _next_task_view(tx, batch_id)
+    if nxt is None:
+        tx.run("UPDATE pick_batch SET status = 'done', finished_at = ? WHERE id = ? AND status = 'active'",
+               (tx.stamp, batch_id))
+    return {"task": _task_view_of(tx, task["task_id"]), "next": nxt, "order_picked": order_id if picked_now else None,
+            "order_status": status, "batch_done": nxt is None}
 
 
 def _maybe_picked(tx: Tx, order: Order) -> bool:

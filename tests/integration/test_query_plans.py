@@ -24,17 +24,27 @@ def big_uow(tmp_path_factory):
 
 
 def capture(uow, fn):
+    """Every SELECT/UPDATE/DELETE run by fn: SQLAlchemy statements via engine events, and the raw
+    SQL of the hot paths via sqlite3's trace callback on the writer connection."""
     statements = []
 
+    def wanted(sql):
+        return sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE"))
+
     def record(conn, cursor, statement, params, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT"):
+        if wanted(statement):
             statements.append((statement, params))
 
     for engine in (uow.writer, uow.reader):
         event.listen(engine, "before_cursor_execute", record)
+    proxy = uow.writer.raw_connection()
+    driver = proxy.driver_connection
+    proxy.close()
+    driver.set_trace_callback(lambda sql: wanted(sql) and statements.append((sql, ())))
     try:
         fn()
     finally:
+        driver.set_trace_callback(None)
         for engine in (uow.writer, uow.reader):
             event.remove(engine, "before_cursor_execute", record)
     return statements
