@@ -44,20 +44,30 @@ def client(app):
 
 
 class LiveServer:
-    """waitress on 127.0.0.1:<free port> in a thread; stopped at teardown."""
+    """waitress on 127.0.0.1:<free port> in a thread; stopped at teardown. The loop runs in short
+    slices and the server is closed from its own thread: closing it from another thread while a
+    keep-alive channel is open races waitress's trigger pipe."""
 
-    def __init__(self, app, threads: int = 8):
+    def __init__(self, app, threads: int = 8, port: int = 0):
         from waitress.server import create_server
 
-        self.server = create_server(app, host="127.0.0.1", port=0, threads=threads, _quiet=True)
+        self.server = create_server(app, host="127.0.0.1", port=port, threads=threads)
         self.port = self.server.effective_port
         self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.run, name="waitress-test", daemon=True)
+        self._stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="waitress-test", daemon=True)
         self.thread.start()
 
+    def _run(self):
+        try:
+            while not self._stopping.is_set():
+                self.server.asyncore.loop(timeout=0.05, map=self.server._map, count=1)
+        finally:
+            self.server.close()
+
     def stop(self):
-        self.server.close()
-        self.thread.join(timeout=5)
+        self._stopping.set()
+        self.thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -87,7 +87,8 @@ def order_request_problems(body) -> list[dict]:
         bad("service_level", "must be a string of 1-64 characters")
     if "ship_by" in body and not _is_time(body["ship_by"]):
         bad("ship_by", "must be an RFC 3339 time")
-    if "fulfillment_policy" in body and body["fulfillment_policy"] not in set(FulfillmentPolicy):
+    if "fulfillment_policy" in body and (not isinstance(body["fulfillment_policy"], str)
+                                         or body["fulfillment_policy"] not in set(FulfillmentPolicy)):
         bad("fulfillment_policy", "must be fill_or_kill or fill_all_available")
     if "priority" in body and (not _is_int(body["priority"]) or not 0 <= body["priority"] <= 9):
         bad("priority", "must be a whole number from 0 to 9")

@@ -1,0 +1,90 @@
+"""RFC 9457 problem details: the one shape every API error takes (domain errors, HTTP errors,
+bad input). Handlers are registered on the blueprint; unmatched URLs under /api/v1 are caught
+at app level so the router never sees an HTML error page."""
+from __future__ import annotations
+
+import logging
+
+from flask import Response, json, request
+from werkzeug.exceptions import HTTPException
+
+from app.domain.errors import DomainError
+
+log = logging.getLogger("wes.api")
+PROBLEM_JSON = "application/problem+json"
+
+
+class ApiProblem(Exception):
+    """An HTTP-level refusal raised by the API layer itself (auth, content type, bad query)."""
+
+    def __init__(self, status: int, code: str, detail: str, errors: list[dict] | None = None,
+                 headers: dict | None = None):
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+        self.errors = errors
+        self.headers = headers or {}
+
+
+def problem(status: int, code: str, detail: str, errors: list[dict] | None = None,
+            headers: dict | None = None, **extra) -> Response:
+    body = {"type": f"urn:node-wes:problem:{code}", "title": code.replace("-", " ").capitalize(),
+            "status": status, "detail": detail, "code": code}
+    if errors is not None:
+        body["errors"] = errors
+    body.update(extra)
+    resp = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    for k, v in (headers or {}).items():
+        resp.headers[k] = v
+    return resp
+
+
+def validation_problem(detail: str, field: str, message: str) -> ApiProblem:
+    return ApiProblem(422, "validation-error", detail, errors=[{"field": field, "message": message}])
+
+
+def from_domain(exc: DomainError) -> Response:
+    details = dict(exc.details)
+    errors = details.pop("errors", None)
+    if errors is None and exc.code == "validation-error":
+        errors = [{"field": str(details.get("field", "")), "message": exc.message}]
+    extra = {k: v for k, v in details.items() if k in ("order_id", "version", "sku", "remaining")}
+    headers = {"ETag": f'"{details["version"]}"'} if exc.status == 412 and "version" in details else None
+    return problem(exc.status, exc.code, exc.message, errors=errors, headers=headers, **extra)
+
+
+HTTP_CODES = {400: "bad-request", 404: "not-found", 405: "method-not-allowed", 413: "payload-too-large",
+              415: "unsupported-media-type"}
+
+
+def from_http(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    headers = {}
+    if status == 405 and getattr(exc, "valid_methods", None):
+        headers["Allow"] = ", ".join(exc.valid_methods)
+    return problem(status, HTTP_CODES.get(status, "http-error"), exc.description or exc.name, headers=headers)
+
+
+def register(bp) -> None:
+    @bp.errorhandler(DomainError)
+    def _domain(exc):
+        return from_domain(exc)
+
+    @bp.errorhandler(ApiProblem)
+    def _api(exc):
+        return problem(exc.status, exc.code, exc.detail, errors=exc.errors, headers=exc.headers)
+
+    @bp.errorhandler(HTTPException)
+    def _http(exc):
+        return from_http(exc)
+
+    @bp.errorhandler(Exception)
+    def _unexpected(exc):  # a bug, not bad input: logged with its stack, answered as a problem
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem(500, "internal-error", "the node failed to handle this request; it has been logged")
+
+    @bp.app_errorhandler(404)
+    @bp.app_errorhandler(405)
+    def _unrouted(exc):
+        if request.path.startswith(bp.url_prefix + "/") or request.path == bp.url_prefix:
+            return from_http(exc)
+        return exc

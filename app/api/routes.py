@@ -1,0 +1,136 @@
+"""The router-facing REST contract (docs: /work/shared/CONTRACT.md, shapes: openapi.py).
+Routes are thin: parse and check HTTP things, call one service, shape the response."""
+from __future__ import annotations
+
+import hashlib
+
+from flask import Response, jsonify, request
+
+from app.domain.orders import OrderStatus
+from app.services import feed, inbound, inventory, orders, status
+
+from . import bp
+from .http import if_match_version, int_arg, json_body, node, none_match, number_arg, require_bearer
+from .openapi import openapi_document
+from .problems import validation_problem
+
+PUBLIC_ENDPOINTS = {"api.openapi"}
+ORDER_LIST_CURSOR_MAX = 18
+
+
+@bp.before_request
+def _authenticate():
+    if request.endpoint not in PUBLIC_ENDPOINTS:
+        require_bearer()
+
+
+def _with_etag(body: dict, status_code: int, etag: str):
+    resp = jsonify(body)
+    resp.status_code = status_code
+    resp.headers["ETag"] = etag
+    return resp
+
+
+def _order_response(order: dict, status_code: int = 200):
+    return _with_etag(order, status_code, f'"{order["version"]}"')
+
+
+def _check_put_id(name: str, value: str) -> None:
+    if value in (".", ".."):  # dot segments cannot travel in a URL path (RFC 3986 5.2.4)
+        raise validation_problem(f"{name} cannot be . or ..", name, "invalid")
+
+
+# ---- orders ------------------------------------------------------------------------------------
+
+@bp.put("/orders/<order_id>")
+def put_order(order_id: str):
+    _check_put_id("order_id", order_id)
+    result = orders.receive_order(node().uow, order_id, json_body())
+    return _order_response(result.order, 201 if result.created else 200)
+
+
+@bp.get("/orders/<order_id>")
+def get_order(order_id: str):
+    return _order_response(orders.get_order_view(node().uow, order_id))
+
+
+@bp.patch("/orders/<order_id>")
+def patch_order(order_id: str):
+    uow = node().uow
+    body = json_body()
+    version = if_match_version(lambda: orders.get_order_view(uow, order_id)["version"])
+    return _order_response(orders.patch_order(uow, order_id, body, version))
+
+
+@bp.get("/orders")
+def list_orders():
+    status_arg = request.args.get("status")
+    if status_arg is not None and status_arg not in set(OrderStatus):
+        raise validation_problem("status must be one of " + ", ".join(OrderStatus), "status", "unknown status")
+    after = request.args.get("after")
+    if after is not None and not (after.isascii() and after.isdigit() and len(after) <= ORDER_LIST_CURSOR_MAX):
+        raise validation_problem("after must be the next_cursor of a previous page", "after", "not a cursor")
+    limit = int_arg("limit", 100, 1, 1000)
+    return jsonify(orders.list_orders(node().uow, status=status_arg, after=after, limit=limit))
+
+
+@bp.post("/orders/<order_id>/cancellation")
+def cancel_order(order_id: str):
+    body = json_body(optional=True)
+    if not isinstance(body, dict) or set(body) - {"reason"} or not isinstance(body.get("reason", ""), str) \
+            or len(body.get("reason", "")) > 500:
+        raise validation_problem("the body is {\"reason\": \"...\"} (at most 500 characters)", "reason", "invalid")
+    return jsonify(orders.request_cancellation(node().uow, order_id, body.get("reason", "")))
+
+
+# ---- feed, inventory, inbound, status ---------------------------------------------------------------
+
+@bp.get("/events")
+def events():
+    n = node()
+    limit = int_arg("limit", 100, 1, 1000)
+    wait = number_arg("wait", 0, 0, 30)
+    page = feed.read_events(n.uow, n.settings.node_id, after=request.args.get("after"), limit=limit,
+                            wait=wait, watch=n.watch)
+    return jsonify(page)
+
+
+@bp.get("/inventory")
+def get_inventory():
+    n = node()
+    after = request.args.get("after")
+    limit = int_arg("limit", 100, 1, 1000)
+    page = inventory.inventory_page(n.uow, after=after, limit=limit)
+    # Every stock change writes an event, so as_of_seq versions the totals; the day is in the tag
+    # because velocity windows move with the calendar even when nothing happens.
+    key = f"{n.stream_id}|{page['as_of_seq']}|{after or ''}|{limit}|{n.uow.clock().date().isoformat()}"
+    etag = f'"inv-{page["as_of_seq"]}-{hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:16]}"'
+    if none_match(etag):
+        return Response(status=304, headers={"ETag": etag})
+    return _with_etag({"stream_id": n.stream_id, **page}, 200, etag)
+
+
+@bp.put("/inbound-shipments/<asn_id>")
+def put_inbound(asn_id: str):
+    _check_put_id("asn_id", asn_id)
+    result = inbound.put_inbound(node().uow, asn_id, json_body())
+    return jsonify(result.inbound), 201 if result.created else 200
+
+
+@bp.get("/inbound-shipments/<asn_id>")
+def get_inbound(asn_id: str):
+    return jsonify(inbound.get_inbound(node().uow, asn_id))
+
+
+@bp.get("/status")
+def get_status():
+    n = node()
+    device_checks = n.devices.checks() if n.devices is not None else {}
+    extra = n.heartbeat.checks() if n.heartbeat is not None else {}
+    doc = status.node_status(n.uow, n.identity, device_checks, extra)
+    return jsonify(doc), 503 if doc["status"] == "fail" else 200
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document(node()))

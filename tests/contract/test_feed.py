@@ -1,0 +1,110 @@
+"""The event feed: seq order, exactly once per cursor walk (even while the node writes), 410 for
+a cursor that is not this stream's, and long-polls that return as soon as an event is written."""
+from __future__ import annotations
+
+import threading
+import time
+
+from sqlmodel import select
+
+from app.db.tables import Event
+from app.services import inventory
+from app.services.feed import make_cursor
+
+from .conftest import order_body, problem_of
+from .fake_router import RouterClient
+from tests.conftest import TOKEN
+
+
+def db_seqs(node) -> list[int]:
+    with node.uow.read() as s:
+        return list(s.exec(select(Event.seq).order_by(Event.seq)))
+
+
+def test_events_come_in_seq_order_with_ids_and_an_opaque_cursor(api):
+    api.put(f"{api.base}/orders/RO-1", json=order_body(("SKU-1", 1)))
+    page = api.get(f"{api.base}/events").json()
+    assert page["stream_id"] == api.node.stream_id and page["has_more"] is False
+    seqs = [e["seq"] for e in page["events"]]
+    assert seqs == sorted(seqs) == db_seqs(api.node)
+    assert all(e["id"] == f"N1-{e['seq']}" for e in page["events"])
+    assert page["next_cursor"] == make_cursor(api.node.stream_id, seqs[-1])
+    received = [e for e in page["events"] if e["type"] == "order.received"][0]
+    assert (received["subject"], received["order_version"]) == ("RO-1", 1) and received["time"].endswith("Z")
+    adjusted = page["events"][0]
+    assert adjusted["type"] == "inventory.adjusted"
+    assert {"sku", "location", "delta", "on_hand_after", "reason"} <= set(adjusted["data"])
+
+
+def test_a_cursor_walk_sees_every_event_exactly_once_while_the_node_writes(api, live_server):
+    node = api.node
+    stop = threading.Event()
+
+    def writer():
+        i = 0
+        while not stop.is_set() and i < 150:
+            if i % 3:
+                inventory.put_stock(node.uow, "SKU-3", "A-07", 1)
+            else:
+                api_put = RouterClient(live_server.url, TOKEN)
+                api_put.push_order(f"W-{i}", order_body(("SKU-1", 1)))
+            i += 1
+
+    router = RouterClient(live_server.url, TOKEN)
+    threads = [threading.Thread(target=writer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    seen, cursor, deadline = [], None, time.time() + 30
+    while any(t.is_alive() for t in threads) and time.time() < deadline:
+        page = router.pull_events(cursor, limit=7)
+        seen += [e["seq"] for e in page["events"]]
+        cursor = page["next_cursor"]
+    stop.set()
+    for t in threads:
+        t.join()
+    events, _ = router.walk_feed(cursor, limit=7)
+    seen += [e["seq"] for e in events]
+    assert seen == db_seqs(node), "gap, duplicate or disorder in the walk"
+    assert len(seen) == len(set(seen)) > 150
+
+
+def test_paging_reports_has_more_and_limits_are_checked(api):
+    for _ in range(5):
+        inventory.put_stock(api.node.uow, "SKU-3", "A-07", 1)
+    total = len(db_seqs(api.node))
+    first = api.get(f"{api.base}/events", params={"limit": 2}).json()
+    assert len(first["events"]) == 2 and first["has_more"] is True
+    rest = api.get(f"{api.base}/events", params={"after": first["next_cursor"], "limit": 1000}).json()
+    assert len(rest["events"]) == total - 2 and rest["has_more"] is False
+    end = api.get(f"{api.base}/events", params={"after": rest["next_cursor"]}).json()
+    assert end["events"] == [] and end["next_cursor"] == rest["next_cursor"]
+    for params in ({"limit": 0}, {"limit": 1001}, {"limit": "x"}, {"wait": 31}, {"wait": -1}, {"wait": "nan"}):
+        problem_of(api.get(f"{api.base}/events", params=params), 422, "validation-error")
+
+
+def test_a_cursor_from_another_stream_or_beyond_the_head_is_gone(api):
+    head = db_seqs(api.node)[-1]
+    for cursor in (make_cursor("0123456789abcdef", 1), make_cursor(api.node.stream_id, head + 10), "garbage",
+                   "²", "9" * 5000):
+        body = problem_of(api.get(f"{api.base}/events", params={"after": cursor}), 410, "cursor-expired")
+        assert "resync" in body["detail"]
+
+
+def test_a_long_poll_returns_as_soon_as_an_event_is_written(api):
+    cursor = api.get(f"{api.base}/events", params={"limit": 1000}).json()["next_cursor"]
+    timer = threading.Timer(0.5, lambda: inventory.put_stock(api.node.uow, "SKU-3", "A-07", 1))
+    timer.start()
+    t0 = time.monotonic()
+    page = api.get(f"{api.base}/events", params={"after": cursor, "wait": 20}).json()
+    elapsed = time.monotonic() - t0
+    timer.join()
+    assert [e["type"] for e in page["events"]] == ["inventory.adjusted"]
+    assert 0.4 < elapsed < 5
+
+
+def test_a_long_poll_with_nothing_new_returns_empty_after_the_wait(api):
+    cursor = api.get(f"{api.base}/events", params={"limit": 1000}).json()["next_cursor"]
+    t0 = time.monotonic()
+    page = api.get(f"{api.base}/events", params={"after": cursor, "wait": 1}).json()
+    assert page["events"] == [] and page["next_cursor"] == cursor
+    assert 0.9 < time.monotonic() - t0 < 4
