@@ -23,7 +23,7 @@ def _serve(node, host: str, port: int, threads: int, banner: str = "") -> None:
     from app import create_app
 
     app = create_app(node=node)
-    server = create_server(app, host=host, port=port, threads=threads, _quiet=True)
+    server = create_server(app, host=host, port=port, threads=threads)
     url = f"http://{host}:{server.effective_port}"
     click.echo(banner.format(url=url) if banner else f"Node WES serving on {url}")
     try:
@@ -186,6 +186,66 @@ def backup(target, db):
     if ok != "ok":
         raise click.ClickException(f"backup failed its integrity check: {ok}")
     click.echo(f"backed up {settings.db} to {target} (integrity ok)")
+
+
+@main.group()
+def simulate():
+    """Stand-in devices on real transports (pty, TCP) for a node run with WES_DEVICES=config."""
+
+
+@simulate.command("scanner")
+@click.option("--station", default="PACK-1", show_default=True, help="Station the snippet assigns the scanner to.")
+@click.option("--id", "scanner_id", default="sim-scanner", show_default=True, help="Scanner id in the snippet.")
+@click.option("--terminator", type=click.Choice(["CR", "CRLF", "LF"]), default="CR", show_default=True)
+def simulate_scanner(station, scanner_id, terminator):
+    """A serial barcode scanner on a pty: every line typed on stdin is scanned."""
+    from app.simulate import run_scanner
+
+    run_scanner(station=station, scanner_id=scanner_id, terminator=terminator)
+
+
+@simulate.command("printer")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=9100, show_default=True, type=int, help="0 picks a free port.")
+@click.option("--out", "out_dir", default="prints", show_default=True, type=click.Path(file_okay=False))
+@click.option("--max-jobs", default=None, type=int, help="Stop after this many jobs.")
+@click.option("--seconds", default=None, type=float, help="Stop after this many seconds.")
+def simulate_printer(host, port, out_dir, max_jobs, seconds):
+    """A raw-TCP (:9100) ESC/POS or ZPL printer that saves each job and shows what it printed."""
+    from app.simulate import run_printer
+
+    run_printer(host=host, port=port, out_dir=out_dir, max_jobs=max_jobs, seconds=seconds)
+
+
+@simulate.command("lights")
+@click.option("--zone", default="A", show_default=True, help="Zone the snippet assigns the modules to.")
+@click.option("--id", "lights_id", default="sim-lights", show_default=True, help="Lights id in the snippet.")
+@click.option("--url", default=None, help="Serve the device end of this pyserial URL instead of a new pty.")
+@click.option("--baudrate", default=115200, show_default=True, type=int)
+def simulate_lights(zone, lights_id, url, baudrate):
+    """Console pick-to-light modules (ASCII protocol): shows what is lit; 'press <addr> <button>'."""
+    from app.simulate import run_lights
+
+    run_lights(zone=zone, lights_id=lights_id, url=url, baudrate=baudrate)
+
+
+@main.command()
+@click.option("--quick", is_flag=True, help="Small database and short runs: a smoke run in under 2 minutes.")
+@click.option("--duration", type=float, default=None, help="Seconds of pick load (and of the baseline); default 60.")
+@click.option("--skip-5m", "skip_5m", is_flag=True, help="Skip the 5,000,000-event database (read scaling).")
+@click.option("--keep-db", "keep_db", is_flag=True, help="Keep the generated databases and reuse them next time.")
+@click.option("--out", default="bench-results.json", show_default=True, type=click.Path(dir_okay=False),
+              help="Where the JSON summary goes (also printed).")
+@click.option("--workdir", default=None, type=click.Path(file_okay=False),
+              help="Where the generated databases live (default: <tmp>/wes-bench).")
+@click.option("--no-profile", "no_profile", is_flag=True, help="Skip the short profiled window.")
+def bench(quick, duration, skip_5m, keep_db, out, workdir, no_profile):
+    """Benchmark suite: scan->light latency, pick confirmations vs a minimal endpoint, order ingest,
+    reads on a big database, CPU and memory. Prints JSON and a table of targets (PASS/FAIL)."""
+    from app.bench.suite import Options, main as bench_main
+
+    sys.exit(bench_main(Options(quick=quick, duration=duration, skip_5m=skip_5m, keep_db=keep_db, out=out,
+                                workdir=workdir, profile=not no_profile)))
 
 
 if __name__ == "__main__":
