@@ -219,7 +219,8 @@ def _simulated(registry: DeviceRegistry, settings, uow) -> None:
         from app.db.tables import Location
 
         with uow.read() as s:
-            zones = sorted(set(s.exec(select(Location.zone)).all())) or zones
+            # only zones whose bins carry lights (pack, dock and receiving areas have none)
+            zones = sorted(set(s.exec(select(Location.zone).where(Location.light_address.is_not(None))).all())) or zones
     for zone in zones:
         registry.add_lights(zone, SimulatedLights(f"lights-{zone}"))
     out_dir = os.path.join(os.path.dirname(os.path.abspath(settings.db)), "prints")
