@@ -34,6 +34,14 @@ class Node:
         return {"node_id": self.settings.node_id, "version": VERSION, "boot_id": self.boot_id,
                 "accepting_orders": self.settings.accepting_orders}
 
+    def status(self) -> dict:
+        """The status document: database, devices and router link together (API, heartbeat, watcher)."""
+        from app.services.status import node_status
+
+        device_checks = self.devices.checks() if self.devices is not None else {}
+        router_checks = self.heartbeat.checks() if self.heartbeat is not None else {}
+        return node_status(self.uow, self.identity, device_checks, router_checks)
+
     def start(self) -> "Node":
         for worker in self.workers:
             worker.start()

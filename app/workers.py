@@ -50,6 +50,16 @@ class Worker:
             self._wake.clear()
 
 
+STATUS_WATCH_S = 5.0
+
+
+def watch_status(node) -> None:
+    """Feed a node.status_changed event to the router when health or accepting_orders flips."""
+    from app.services.status import record_status
+
+    record_status(node.uow, node.status())
+
+
 def build_workers(node) -> list[Worker]:
     from app.printing import PrintWorker
 
@@ -59,6 +69,7 @@ def build_workers(node) -> list[Worker]:
         workers.append(Worker("wes-print", printer_worker.step, 0.5))
         printer_worker.wake = workers[-1].wake  # a printer coming back wakes the worker at once
         node.devices.print_worker = workers[-1]
+    workers.append(Worker("wes-status", lambda: watch_status(node), STATUS_WATCH_S))
     if node.settings.router_url:
         from app.sync.heartbeat import Heartbeat
 

@@ -7,7 +7,7 @@ import hashlib
 from flask import Response, jsonify, request
 
 from app.domain.orders import OrderStatus
-from app.services import feed, inbound, inventory, orders, status
+from app.services import feed, inbound, inventory, orders
 
 from . import bp
 from .http import if_match_version, int_arg, json_body, node, none_match, number_arg, require_bearer
@@ -124,10 +124,7 @@ def get_inbound(asn_id: str):
 
 @bp.get("/status")
 def get_status():
-    n = node()
-    device_checks = n.devices.checks() if n.devices is not None else {}
-    extra = n.heartbeat.checks() if n.heartbeat is not None else {}
-    doc = status.node_status(n.uow, n.identity, device_checks, extra)
+    doc = node().status()
     return jsonify(doc), 503 if doc["status"] == "fail" else 200
 
 

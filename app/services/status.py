@@ -1,6 +1,7 @@
 """Node status read model (api-health-check draft shape)."""
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
 
@@ -57,3 +58,23 @@ def node_status(uow: UnitOfWork, node: dict, device_checks: dict | None = None, 
 def _critical_fail(checks: dict) -> bool:
     """Only the database failing makes the node 'fail'; a broken printer or light is a warning."""
     return any(c["status"] == "fail" for name, entries in checks.items() if name.startswith("db:") for c in entries)
+
+
+def record_status(uow: UnitOfWork, doc: dict) -> bool:
+    """Write node.status_changed when the health or accepting_orders differs from the last recorded
+    one (kept in node_meta, so a restart in the same state stays quiet; the very first observation
+    is a baseline, not a change). Returns whether it wrote an event."""
+    from app.db.tables import NodeMeta
+
+    now = {"status": doc["status"], "accepting_orders": doc["accepting_orders"]}
+    with uow.write() as tx:
+        row = tx.session.get(NodeMeta, "last_status")
+        before = json.loads(row.value) if row else None
+        if before == now:
+            return False
+        tx.session.merge(NodeMeta(key="last_status", value=json.dumps(now)))
+        if before is None:
+            return False
+        failing = sorted(name for name, entries in doc["checks"].items() if any(c["status"] != "pass" for c in entries))
+        tx.emit("node.status_changed", doc["node_id"], {**now, "previous": before, "checks_not_passing": failing})
+        return True

@@ -10,7 +10,6 @@ from datetime import datetime, timezone
 
 import requests
 
-from app.services import status as status_service
 from app.services.orders import iso
 
 log = logging.getLogger("wes.sync")
@@ -51,8 +50,7 @@ class Heartbeat:
 
     def payload(self) -> dict:
         n = self.node
-        devices = n.devices.checks() if n.devices is not None else {}
-        doc = status_service.node_status(n.uow, n.identity, devices, self.checks())
+        doc = n.status()
         return {"boot_id": n.boot_id, "sent_at": iso(datetime.now(timezone.utc)), "stream_id": n.stream_id,
                 "head_seq": doc["head_seq"], "status": doc["status"], "accepting_orders": doc["accepting_orders"],
                 "backlog": doc["backlog"]}

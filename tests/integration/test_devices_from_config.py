@@ -274,3 +274,18 @@ def test_example_config_names_every_driver_type_and_each_entry_builds(tmp_path):
         assert registry.printer_address("lp-file") is None
     finally:
         registry.close()
+
+
+def test_a_health_change_is_written_to_the_feed_once(node):
+    from app.services import feed
+    from app.services.status import record_status
+
+    doc = node.status()
+    record_status(node.uow, doc)  # first look (or the watcher beat us to it): now recorded
+    head = feed.head_seq(node.uow)
+    assert record_status(node.uow, node.status()) is False and feed.head_seq(node.uow) == head
+    assert record_status(node.uow, {**doc, "accepting_orders": False}) is True
+    events = feed.read_events(node.uow, "N1", limit=1000)["events"]
+    last = events[-1]
+    assert last["type"] == "node.status_changed" and last["data"]["accepting_orders"] is False
+    assert last["data"]["previous"]["accepting_orders"] is True
