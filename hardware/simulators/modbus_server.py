@@ -18,15 +18,17 @@ WRITE_HOLDING = 16
 
 class ModbusLightsServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, unit_ids: tuple[int, ...] = (1,), size: int = 200):
+        # The loop lives entirely in its own thread: the caller's thread may already run an event
+        # loop (Playwright's sync API does), and run_until_complete would refuse there.
         self._loop = asyncio.new_event_loop()
         devices = [
             SimDevice(id=unit, simdata=[SimData(address=0, count=size, values=0, datatype=DataType.REGISTERS)])
             for unit in unit_ids
         ]
-        self._server: ModbusTcpServer = self._loop.run_until_complete(self._start(devices, host, port))
-        self.host, self.port = self._server.transport.sockets[0].getsockname()[:2]
-        self._thread = threading.Thread(target=self._loop.run_forever, name=f"modbus-server-{self.port}", daemon=True)
+        self._thread = threading.Thread(target=self._loop.run_forever, name="modbus-server", daemon=True)
         self._thread.start()
+        self._server: ModbusTcpServer = self._run(self._start(devices, host, port))
+        self.host, self.port = self._server.transport.sockets[0].getsockname()[:2]
 
     @staticmethod
     async def _start(devices: list[SimDevice], host: str, port: int) -> ModbusTcpServer:
