@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from app.db.tables import Location, Order, Sku, SkuBarcode, Stock
+from app.db.tables import Location, Order, Sku, Stock
 from app.db.uow import Raw, Tx
 from app.domain import errors
 from app.domain.orders import transition_event

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from sqlalchemy import func
 from sqlmodel import select
 
-from app.db.tables import CycleCount, InboundLine, InboundShipment, Ledger, Location, Reservation, Sku, Stock
+from app.db.tables import CycleCount, InboundLine, InboundShipment, Ledger, Location, Sku, Stock
 from app.db.uow import Tx, UnitOfWork
 from app.domain import errors
 from app.domain.errors import require_positive

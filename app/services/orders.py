@@ -8,7 +8,7 @@ from datetime import date, timezone
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from app.db.tables import Location, Order, OrderLine, Package, PickTask, Reservation, Shipment, Sku, Stock
+from app.db.tables import Order, OrderLine, PickTask, Reservation, Sku, Stock
 from app.db.uow import Raw, Tx, UnitOfWork
 from app.domain import errors
 from app.domain.orders import (
@@ -291,7 +291,7 @@ def resolve_exception(uow: UnitOfWork, order_id: str, action: str, operator: str
             for l in lines:
                 missing = l.qty - l.qty_picked - l.qty_reserved
                 if missing > 0:
-                    got = reserve_line(tx, l, missing, fefo=skus[l.sku_id].lot_tracked, partial=True)
+                    reserve_line(tx, l, missing, fefo=skus[l.sku_id].lot_tracked, partial=True)
                     l.qty_short = max(0, l.qty - l.qty_picked - l.qty_reserved)
             if all(l.qty_short == 0 for l in lines):
                 transition(tx, order, S.ALLOCATED, {"reason": "re-allocated"})

@@ -5,7 +5,7 @@ from sqlalchemy import and_, exists, func
 from sqlmodel import Session, select
 
 from app.db.tables import (
-    BatchOrder, Exception_, Location, Order, OrderLine, PickBatch, PickTask, Reservation, Sku, SkuBarcode, Stock,
+    BatchOrder, Exception_, Location, Order, OrderLine, PickBatch, PickTask, Reservation, Sku, Stock,
 )
 from app.db.uow import Raw, Tx, UnitOfWork
 from app.domain import errors

@@ -3,18 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
-from typing import Callable
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 3.0, interval: float = 0.005) -> bool:
-    """Poll instead of sleeping a fixed time: fast when it works, bounded when not."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 class ScanRecorder:

@@ -18,15 +18,7 @@ from hardware.simulators.printer_server import CapturePrinterServer
 from hardware.simulators.pty_port import PtyPort
 from hardware.simulators.pty_scanner import PtyScannerSimulator
 from tests.conftest import TOKEN
-
-
-def wait_until(predicate, timeout: float = 5.0, interval: float = 0.01) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
+from tests.helpers import wait_until
 
 
 class LightsModule:

@@ -18,20 +18,12 @@ from app.simulate import AsciiLightsDevice, describe_job
 from hardware.printers import documents
 from hardware.registry import build_printer
 from tests.conftest import make_settings
+from tests.helpers import wait_until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LABEL = {"order_id": "RO-1042", "carrier": "UPS", "service": "Express Saver", "tracking_number": "1Z999AA10123456784",
          "ship_to": {"name": "Ada Lovelace", "street": "12 Analytical Way", "city": "London", "postal_code": "N1 9GU",
                      "country": "GB"}}
-
-
-def wait_until(predicate, timeout: float = 5.0, interval: float = 0.01) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 class Wes:

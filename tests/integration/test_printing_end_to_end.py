@@ -6,7 +6,6 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
 
 from app.bootstrap import build_node
 from app.db.tables import PrintJob
@@ -15,6 +14,7 @@ from hardware.printers import documents
 from hardware.printers.escpos_decode import decode
 from hardware.simulators.printer_server import CapturePrinterServer
 from tests.conftest import make_settings
+from tests.helpers import wait_until
 
 SHIP_TO = {"name": "Ada Lovelace", "street": "12 Analytical Way", "city": "London", "postal_code": "N1 9GU",
            "country": "GB"}
@@ -22,15 +22,6 @@ LABEL = {"order_id": "RO-1042", "ship_to": SHIP_TO, "carrier": "UPS", "service":
          "tracking_number": "1Z999AA10123456784", "package_no": 1, "package_count": 1, "weight_g": 1250}
 SLIP = {"order_id": "RO-1042", "ship_to": SHIP_TO, "node_id": "N1",
         "lines": [{"sku": "SKU-RED", "name": "Red mug", "qty": 2}, {"sku": "SKU-BLU", "name": "Blue mug", "qty": 1}]}
-
-
-def wait_until(predicate, timeout: float = 5.0, interval: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 def job(uow, job_id: int) -> PrintJob:
