@@ -12,6 +12,7 @@ from app.db.engine import make_engines
 from app.db.schema import upgrade
 from app.db.uow import UnitOfWork
 from app.services.feed import HeadWatch, head_seq
+from app.services.status import StatusReadModel
 
 VERSION = "0.1.0"
 log = logging.getLogger("wes")
@@ -28,6 +29,8 @@ class Node:
     started: float = field(default_factory=time.time)
     workers: list = field(default_factory=list)
     heartbeat: object = None  # app.sync.heartbeat.Heartbeat when WES_ROUTER_URL is set
+    status_model: object = None  # app.services.status.StatusReadModel
+    floor: object = None  # app.floor.StationDirector, made by the kiosk blueprint
 
     @property
     def identity(self) -> dict:
@@ -40,7 +43,8 @@ class Node:
 
         device_checks = self.devices.checks() if self.devices is not None else {}
         router_checks = self.heartbeat.checks() if self.heartbeat is not None else {}
-        return node_status(self.uow, self.identity, device_checks, router_checks)
+        counts = self.status_model.counts(self.watch.head) if self.status_model else None
+        return node_status(self.uow, self.identity, device_checks, router_checks, counts)
 
     def start(self) -> "Node":
         for worker in self.workers:
@@ -69,7 +73,7 @@ def build_node(settings: Settings, devices=None, start_workers: bool = True) -> 
     watch = HeadWatch()
     watch.head = head_seq(uow)
     uow.on_events(watch.notify)
-    node = Node(settings=settings, uow=uow, watch=watch, stream_id=stream)
+    node = Node(settings=settings, uow=uow, watch=watch, stream_id=stream, status_model=StatusReadModel(uow))
     node.devices = devices if devices is not None else build_devices(settings, uow)
     node.workers = build_workers(node)
     if start_workers:

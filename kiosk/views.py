@@ -18,7 +18,7 @@ from app.domain.packing import CARTONS
 from app.domain.stock import ADJUSTMENT_REASONS, SHORT_REASONS
 from app.floor import StationDirector
 from app.floor import queries
-from app.services import printing, status
+from app.services import printing
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates", static_folder="static",
                static_url_path="/static")
@@ -34,7 +34,7 @@ def _setup(state) -> None:
     node = app.extensions["wes"]
     # One director per node, even when several apps share the node: two directors would both
     # answer every serial scan and light button.
-    director = getattr(node, "floor", None)
+    director = node.floor
     if director is None:
         director = StationDirector(node.uow, node.devices, node_id=node.settings.node_id,
                                    sscc_prefix=node.settings.sscc_prefix)
@@ -140,15 +140,14 @@ def overview(sid: str):
 
 def _overview_data() -> dict:
     n = node()
-    checks = n.devices.checks() if n.devices is not None else {}
-    node_status = status.node_status(n.uow, n.identity, device_checks=checks)
+    node_status = n.status()
     open_states = tuple(str(s) for s in BACKLOG_STATES)
     return {
         "status": node_status,
         "oldest": queries.oldest_unshipped(n.uow, open_states),
         "pickers": queries.picks_per_picker(n.uow),
         "stations": director().stations(),
-        "checks": checks,
+        "checks": n.devices.checks() if n.devices is not None else {},
         "print_queue": printing.print_queue(n.uow, limit=15),
         "exceptions": queries.open_exceptions(n.uow, limit=20),
         "exception_orders": queries.orders_in(n.uow, ("exception",)),

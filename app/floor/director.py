@@ -491,7 +491,8 @@ class StationDirector:
                 msg += f". Order {result['order_picked']} picked"
             if result["next"] is not None:
                 msg += f". Next: {result['next']['location']}"
-        st.batch = picking.get_batch(self.uow, batch["batch_id"])
+        # The result carries the batch counts: no re-read of the whole batch on every unit.
+        st.batch = {**batch, **result["progress"], "next": result["next"]}
         if result.get("batch_done"):
             msg += ". Batch done: take the cart to " + ("the put wall" if batch["mode"] == "bulk" else "packing")
         return Outcome(True, msg, "ok")

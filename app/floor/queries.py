@@ -7,14 +7,16 @@ from datetime import timedelta
 from sqlalchemy import func
 from sqlmodel import select
 
-from app.db.tables import Exception_, Location, Order, PickBatch, PickTask, Station
+from app.db.tables import Exception_, Order, PickBatch, PickTask, Station
+from app.db.uow import Raw
 from app.domain import errors
 
 
 def location_zone(uow, code: str) -> str | None:
+    # Asked on every pick scan: plain SQL on the unique code index, no ORM objects.
     with uow.read() as s:
-        loc = s.exec(select(Location).where(Location.code == code)).first()
-        return loc.zone if loc else None
+        row = Raw(s).row("SELECT zone FROM location WHERE code = ?", (code,))
+        return row[0] if row else None
 
 
 def is_location(uow, code: str) -> bool:

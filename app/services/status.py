@@ -2,56 +2,86 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, text
-from sqlmodel import select
-
-from app.db.tables import Event, Order, PickTask, Shipment, Station
-from app.db.uow import UnitOfWork
+from app.db.uow import Raw, UnitOfWork, db_time
 from app.domain.orders import BACKLOG_STATES
 
 from .orders import iso
 
 
-def backlog(session) -> dict:
-    counts = dict(session.exec(select(Order.status, func.count()).where(Order.status.in_([str(s) for s in BACKLOG_STATES]))
-                               .group_by(Order.status)).all())
-    out = {str(s): counts.get(str(s), 0) for s in BACKLOG_STATES}
-    oldest = session.exec(select(func.min(Order.created_at)).where(Order.status.in_([str(s) for s in BACKLOG_STATES]))).one()
-    return out, oldest
+BACKLOG = tuple(str(s) for s in BACKLOG_STATES)
 
 
-def node_status(uow: UnitOfWork, node: dict, device_checks: dict | None = None, extra_checks: dict | None = None) -> dict:
-    """`node` carries identity (node_id, version, boot_id, accepting_orders)."""
+def floor_counts(uow: UnitOfWork) -> dict:
+    """The database part of the status document, in one read transaction of plain SQL."""
     now = uow.clock()
     t0 = time.perf_counter()
     with uow.read() as s:
-        s.connection()
-        s.exec(text("SELECT 1"))
+        raw = Raw(s)
+        raw.row("SELECT 1")
         latency_ms = round((time.perf_counter() - t0) * 1000, 2)
-        counts, oldest = backlog(s)
-        hour_ago = now - timedelta(hours=1)
-        lines_picked = s.exec(select(func.count()).select_from(PickTask).where(PickTask.confirmed_at >= hour_ago,
-                                                                              PickTask.qty_picked > 0)).one()
-        shipped = s.exec(select(func.count()).select_from(Shipment).where(Shipment.shipped_at >= hour_ago)).one()
-        active = s.exec(select(func.count()).select_from(Station)
-                        .where(Station.last_seen >= now - timedelta(minutes=5))).one()
-        head = s.exec(select(func.coalesce(func.max(Event.seq), 0))).one()
+        marks = ", ".join("?" * len(BACKLOG))
+        counts = dict(raw.rows(f"SELECT status, count(*) FROM orders WHERE status IN ({marks}) GROUP BY status", BACKLOG))
+        oldest = raw.row(f"SELECT min(created_at) FROM orders WHERE status IN ({marks})", BACKLOG)[0]
+        hour_ago = db_time(now - timedelta(hours=1))
+        lines_picked = raw.row("SELECT count(*) FROM pick_task WHERE confirmed_at >= ? AND qty_picked > 0",
+                               (hour_ago,))[0]
+        shipped = raw.row("SELECT count(*) FROM shipment WHERE shipped_at >= ?", (hour_ago,))[0]
+        active = raw.row("SELECT count(*) FROM station WHERE last_seen >= ?",
+                         (db_time(now - timedelta(minutes=5)),))[0]
+        head = raw.row("SELECT coalesce(max(seq), 0) FROM event")[0]
+    return {"latency_ms": latency_ms, "backlog": {st: counts.get(st, 0) for st in BACKLOG},
+            "oldest": datetime.fromisoformat(oldest).replace(tzinfo=timezone.utc) if oldest else None,
+            "lines_picked": lines_picked, "shipped": shipped, "active": active, "head": head}
+
+
+class StatusReadModel:
+    """Caches floor_counts between writes: reused while the event head has not moved and for at
+    most `max_age_s` (the one-hour windows and active stations slide with the clock). Status is
+    polled by the router, the supervisor screens and the heartbeat; this keeps each poll cheap."""
+
+    def __init__(self, uow: UnitOfWork, max_age_s: float = 1.0, clock=time.monotonic):
+        self.uow = uow
+        self.max_age_s = max_age_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._cached: tuple[float, int | None, dict] | None = None
+
+    def counts(self, head: int | None) -> dict:
+        with self._lock:
+            cached = self._cached
+        if cached is not None and head is not None and cached[1] == head and self._clock() - cached[0] < self.max_age_s:
+            return cached[2]
+        fresh = floor_counts(self.uow)
+        with self._lock:
+            self._cached = (self._clock(), head, fresh)
+        return fresh
+
+
+def node_status(uow: UnitOfWork, node: dict, device_checks: dict | None = None, extra_checks: dict | None = None,
+                counts: dict | None = None) -> dict:
+    """`node` carries identity (node_id, version, boot_id, accepting_orders); `counts` may come
+    from a StatusReadModel."""
+    now = uow.clock()
+    c = counts or floor_counts(uow)
+    latency_ms = c["latency_ms"]
     checks = {"db:latency": [{"status": "pass" if latency_ms < 200 else "warn", "observedValue": latency_ms,
                               "observedUnit": "ms"}]}
     checks.update(device_checks or {})
     checks.update(extra_checks or {})
-    statuses = {c["status"] for entries in checks.values() for c in entries}
+    statuses = {e["status"] for entries in checks.values() for e in entries}
     overall = "fail" if "fail" in statuses and _critical_fail(checks) else ("warn" if statuses - {"pass"} else "pass")
-    counts["oldest_unshipped_age_s"] = int((now - oldest).total_seconds()) if oldest else 0
+    backlog = dict(c["backlog"])
+    backlog["oldest_unshipped_age_s"] = int((now - c["oldest"]).total_seconds()) if c["oldest"] else 0
     return {
         "status": overall, "node_id": node["node_id"], "version": node["version"], "boot_id": node["boot_id"],
         "time": iso(now), "accepting_orders": node.get("accepting_orders", True) and overall != "fail",
-        "backlog": counts,
-        "throughput": {"lines_picked_last_hour": lines_picked, "orders_shipped_last_hour": shipped},
-        "stations": {"active": active}, "checks": checks, "head_seq": head,
+        "backlog": backlog,
+        "throughput": {"lines_picked_last_hour": c["lines_picked"], "orders_shipped_last_hour": c["shipped"]},
+        "stations": {"active": c["active"]}, "checks": checks, "head_seq": c["head"],
     }
 
 

@@ -24,29 +24,27 @@ def big_uow(tmp_path_factory):
 
 
 def capture(uow, fn):
-    """Every SELECT/UPDATE/DELETE run by fn: SQLAlchemy statements via engine events, and the raw
-    SQL of the hot paths via sqlite3's trace callback on the writer connection."""
-    statements = []
+    """Every SELECT/UPDATE/DELETE run by fn, including the plain SQL of the hot paths: sqlite3's
+    trace callback on each connection the engines hand out while fn runs."""
+    statements, traced = [], []
 
-    def wanted(sql):
-        return sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE"))
+    def trace(sql):
+        if sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")):
+            statements.append((sql, ()))
 
-    def record(conn, cursor, statement, params, context, executemany):
-        if wanted(statement):
-            statements.append((statement, params))
+    def on_checkout(dbapi_conn, record, proxy):
+        dbapi_conn.set_trace_callback(trace)
+        traced.append(dbapi_conn)
 
     for engine in (uow.writer, uow.reader):
-        event.listen(engine, "before_cursor_execute", record)
-    proxy = uow.writer.raw_connection()
-    driver = proxy.driver_connection
-    proxy.close()
-    driver.set_trace_callback(lambda sql: wanted(sql) and statements.append((sql, ())))
+        event.listen(engine, "checkout", on_checkout)
     try:
         fn()
     finally:
-        driver.set_trace_callback(None)
         for engine in (uow.writer, uow.reader):
-            event.remove(engine, "before_cursor_execute", record)
+            event.remove(engine, "checkout", on_checkout)
+        for conn in traced:
+            conn.set_trace_callback(None)
     return statements
 
 
