@@ -125,6 +125,21 @@ def act(sid: str, action: str):
     return _screen(director().view(sid))
 
 
+@bp.post("/stations/<sid>/picks")
+def pick_json(sid: str):
+    """JSON for handheld apps that scan bin and item themselves: {"location", "item", "qty"} confirms
+    the station's current task in one request (same director rules, lights and SSE as the screens)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return {"ok": False, "message": "send a JSON object with location, item and qty"}, 400
+    outcome = director().act(sid, "pick", location=str(body.get("location", "")), item=str(body.get("item", "")),
+                             qty=str(body.get("qty", 1)))
+    st = director().view(sid)
+    progress = {k: st.batch.get(k) for k in ("batch_id", "tasks_done", "tasks_total")} if st.batch else None
+    return {"ok": outcome.ok, "message": outcome.message, "code": outcome.data.get("code"), "next": st.task,
+            "batch": progress}, 200 if outcome.ok else 409
+
+
 @bp.get("/stations/<sid>/jobs/<ref>")
 def jobs(sid: str, ref: str):
     return render_template("_jobs.html", st=director().view(sid), jobs=director().print_jobs(ref), ref=ref)

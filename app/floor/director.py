@@ -497,6 +497,13 @@ class StationDirector:
             msg += ". Batch done: take the cart to " + ("the put wall" if batch["mode"] == "bulk" else "packing")
         return Outcome(True, msg, "ok")
 
+    def _act_pick(self, st: StationState, location: str = "", item: str = "", qty="1") -> Outcome:
+        """A handheld app that scanned bin and item itself confirms in one request."""
+        task = self._need_task(st)
+        result = picking.confirm_pick(self.uow, task["task_id"], _int(qty, "quantity", 1), st.badge,
+                                      location_code=location.strip(), item_code=item.strip())
+        return self._after_pick(st, result)
+
     def _act_confirm_qty(self, st: StationState, qty="1") -> Outcome:
         task = self._need_task(st)
         if not st.location_ok:

@@ -100,3 +100,24 @@ def test_event_stream_sends_outcomes_of_the_station(kiosk):
             break
     assert "event: outcome" in seen and '"seq": 1' in seen
     resp.close()
+
+
+def test_handheld_json_pick_confirms_one_unit_per_request_and_checks_both_scans(kiosk):
+    node, client, headers, lights = kiosk
+    add_order(node.uow, "O-1", ("SKU-00001", 2))
+    client.post("/kiosk/stations/PICK-1/scan", data={"code": "BADGE-0001"}, headers=headers)
+    client.post("/kiosk/stations/PICK-1/act/login", data={"pin": "1111"}, headers=headers)
+    client.post("/kiosk/stations/PICK-1/act/start_batch", data={"mode": "cluster", "max_orders": "6"}, headers=headers)
+    url = "/kiosk/stations/PICK-1/picks"
+    wrong_bin = client.post(url, json={"location": "A-01-02", "item": gtin(1), "qty": 1}, headers=headers)
+    assert wrong_bin.status_code == 409 and wrong_bin.json["code"] == "wrong-location"
+    wrong_item = client.post(url, json={"location": "A-01-01", "item": gtin(4), "qty": 1}, headers=headers)
+    assert wrong_item.status_code == 409 and wrong_item.json["code"] == "wrong-item"
+    ok = client.post(url, json={"location": "A-01-01", "item": gtin(1), "qty": 1}, headers=headers)
+    assert ok.status_code == 200 and ok.json["ok"] and ok.json["next"]["remaining"] == 1
+    assert lights["A"].lit["0101"].qty == 1  # the light follows the JSON confirmation too
+    done = client.post(url, json={"location": "A-01-01", "item": gtin(1), "qty": 1}, headers=headers)
+    assert done.json["next"] is None and done.json["batch"]["tasks_done"] == 1
+    assert "0101" not in lights["A"].lit
+    assert client.post(url, data="not json", headers=headers).status_code == 400
+    assert client.post(url, json={"location": "A-01-01", "item": gtin(1)}, headers=HX).status_code == 403
