@@ -17,6 +17,7 @@ def create_app(config: dict | None = None, node=None) -> Flask:
     app = Flask(__name__)
     app.config.update(SECRET_KEY=node.settings.secret_key, JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=2 * 1024 * 1024)
     app.config.update(config)
+    app.json.sort_keys = False  # responses keep the order they were built in, and sorting costs per request
     app.extensions["wes"] = node
 
     from app.api import bp as api_bp

@@ -6,8 +6,8 @@ from datetime import date, timedelta
 from sqlalchemy import func
 from sqlmodel import select
 
-from app.db.tables import CycleCount, InboundLine, InboundShipment, Ledger, Location, Sku, Stock
-from app.db.uow import Tx, UnitOfWork
+from app.db.tables import CycleCount, Ledger, Location, Sku, Stock
+from app.db.uow import Raw, Tx, UnitOfWork, db_time
 from app.domain import errors
 from app.domain.errors import require_positive
 from app.domain.stock import ADJUSTMENT_REASONS
@@ -101,37 +101,28 @@ def count_stock(uow: UnitOfWork, sku: str, location: str, counted: int, reason: 
 # ---- read models -------------------------------------------------------------------------------
 
 def inventory_page(uow: UnitOfWork, after: str | None = None, limit: int = 100, now=None) -> dict:
-    """Per-SKU totals for the router's snapshot; `as_of_seq` is read in the same snapshot."""
-    from app.db.tables import Event
-
+    """Per-SKU totals for the router's snapshot; `as_of_seq` is read in the same snapshot. Plain SQL:
+    the router pages through every SKU of the node with it."""
     with uow.read() as s:
-        s.connection()  # one read transaction: totals and as_of_seq agree
-        as_of = s.exec(select(func.coalesce(func.max(Event.seq), 0))).one()
-        q = select(Sku.id, Sku.code).order_by(Sku.code).limit(limit + 1)
-        if after:
-            q = q.where(Sku.code > after)
-        skus = list(s.exec(q))
+        raw = Raw(s)  # one read transaction: totals and as_of_seq agree
+        as_of = raw.row("SELECT coalesce(max(seq), 0) FROM event")[0]
+        skus = raw.rows("SELECT id, code FROM sku WHERE code > ? ORDER BY code LIMIT ?", (after or "", limit + 1))
         more = len(skus) > limit
         skus = skus[:limit]
         ids = [i for i, _ in skus]
-        totals = {}
+        marks = ", ".join("?" * len(ids))
+        totals, inbound, vel = {}, {}, {}
         if ids:
-            rows = s.exec(
-                select(Stock.sku_id, func.sum(Stock.on_hand), func.sum(Stock.reserved),
-                       func.sum(Stock.damaged), func.sum(Stock.missing))
-                .where(Stock.sku_id.in_(ids)).group_by(Stock.sku_id)
-            )
-            totals = {r[0]: r[1:] for r in rows}
-        inbound = {}
-        if ids:
-            rows = s.exec(
-                select(InboundLine.sku_id, func.sum(InboundLine.qty_expected - InboundLine.qty_received))
-                .join(InboundShipment, InboundShipment.id == InboundLine.asn_id)
-                .where(InboundLine.sku_id.in_(ids), InboundShipment.status.in_(("awaiting", "arrived", "receiving")))
-                .group_by(InboundLine.sku_id)
-            )
-            inbound = {r[0]: max(0, r[1] or 0) for r in rows}
-        vel = velocities(s, ids, now or uow.clock())
+            totals = {r[0]: r[1:] for r in raw.rows(
+                "SELECT sku_id, sum(on_hand), sum(reserved), sum(damaged), sum(missing) FROM stock"
+                f" WHERE sku_id IN ({marks}) GROUP BY sku_id", ids)}
+            inbound = {r[0]: max(0, r[1] or 0) for r in raw.rows(
+                "SELECT l.sku_id, sum(l.qty_expected - l.qty_received) FROM inbound_line l"
+                " JOIN inbound_shipment a ON a.id = l.asn_id"
+                f" WHERE l.sku_id IN ({marks}) AND a.status IN ('awaiting', 'arrived', 'receiving') GROUP BY l.sku_id",
+                ids)}
+            vel = velocities(raw, ids, now or uow.clock())
+        none = velocity(0, 0)
         items = []
         for sku_id, code in skus:
             on_hand, reserved, damaged, missing = totals.get(sku_id, (0, 0, 0, 0))
@@ -140,23 +131,20 @@ def inventory_page(uow: UnitOfWork, after: str | None = None, limit: int = 100, 
                 "available": max(0, on_hand - reserved - damaged - missing),
                 "unavailable": {"damaged": damaged, "missing": missing},
                 "inbound": inbound.get(sku_id, 0),
-                "velocity": vel.get(sku_id, velocity(0, 0)),
+                "velocity": vel.get(sku_id, none),
             })
     return {"as_of_seq": as_of, "items": items, "next_cursor": skus[-1][1] if more and skus else None}
 
 
-def velocities(session, sku_ids: list[int], now) -> dict[int, dict]:
-    """Units picked per day over 7 and 28 days, from the ledger."""
+def velocities(raw: Raw, sku_ids: list[int], now) -> dict[int, dict]:
+    """Units picked per day over 7 and 28 days, from the ledger (covering index on sku, reason, at, delta)."""
     if not sku_ids:
         return {}
-    since28, since7 = now - timedelta(days=28), now - timedelta(days=7)
-    rows = session.exec(
-        select(Ledger.sku_id,
-               func.sum(-Ledger.delta),
-               func.sum(func.iif(Ledger.at >= since7, -Ledger.delta, 0)))
-        .where(Ledger.sku_id.in_(sku_ids), Ledger.reason == "pick", Ledger.at >= since28)
-        .group_by(Ledger.sku_id)
-    )
+    since28, since7 = db_time(now - timedelta(days=28)), db_time(now - timedelta(days=7))
+    rows = raw.rows(
+        "SELECT sku_id, sum(-delta), sum(CASE WHEN at >= ? THEN -delta ELSE 0 END) FROM ledger"
+        f" WHERE sku_id IN ({', '.join('?' * len(sku_ids))}) AND reason = 'pick' AND at >= ? GROUP BY sku_id",
+        (since7, *sku_ids, since28))
     return {r[0]: velocity(int(r[2] or 0), int(r[1] or 0)) for r in rows}
 
 
