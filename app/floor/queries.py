@@ -8,14 +8,13 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from app.db.tables import Exception_, Order, PickBatch, PickTask, Station
-from app.db.uow import Raw
 from app.domain import errors
 
 
 def location_zone(uow, code: str) -> str | None:
     # Asked on every pick scan: plain SQL on the unique code index, no ORM objects.
-    with uow.read() as s:
-        row = Raw(s).row("SELECT zone FROM location WHERE code = ?", (code,))
+    with uow.read_raw() as raw:
+        row = raw.row("SELECT zone FROM location WHERE code = ?", (code,))
         return row[0] if row else None
 
 

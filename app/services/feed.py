@@ -59,8 +59,7 @@ class HeadWatch:
 def read_events(uow: UnitOfWork, node_id: str, after: str | None = None, limit: int = 100, wait: float = 0,
                 watch: HeadWatch | None = None) -> dict:
     """A page of the feed. Plain SQL: the router polls this all day, a page is 100-1000 rows."""
-    with uow.read() as s:
-        raw = Raw(s)
+    with uow.read_raw() as raw:
         stream = (raw.row("SELECT value FROM node_meta WHERE key = 'stream_id'") or ("",))[0]
         after_seq = parse_cursor(after, stream)
         # One aggregate per query: SQLite answers a lone max() from the primary key, not min+max together.
@@ -71,8 +70,8 @@ def read_events(uow: UnitOfWork, node_id: str, after: str | None = None, limit: 
         rows = None if (wait and watch is not None and hi <= after_seq) else _page(raw, after_seq, limit)
     if rows is None:
         watch.wait_beyond(after_seq, wait)
-        with uow.read() as s:
-            rows = _page(Raw(s), after_seq, limit)
+        with uow.read_raw() as raw:
+            rows = _page(raw, after_seq, limit)
     more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1][0] if rows else after_seq

@@ -103,8 +103,7 @@ def count_stock(uow: UnitOfWork, sku: str, location: str, counted: int, reason: 
 def inventory_page(uow: UnitOfWork, after: str | None = None, limit: int = 100, now=None) -> dict:
     """Per-SKU totals for the router's snapshot; `as_of_seq` is read in the same snapshot. Plain SQL:
     the router pages through every SKU of the node with it."""
-    with uow.read() as s:
-        raw = Raw(s)  # one read transaction: totals and as_of_seq agree
+    with uow.read_raw() as raw:  # one read transaction: totals and as_of_seq agree
         as_of = raw.row("SELECT coalesce(max(seq), 0) FROM event")[0]
         skus = raw.rows("SELECT id, code FROM sku WHERE code > ? ORDER BY code LIMIT ?", (after or "", limit + 1))
         more = len(skus) > limit

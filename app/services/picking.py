@@ -150,13 +150,13 @@ def batch_view(session: Session, batch: PickBatch) -> dict:
 
 
 def get_batch(uow: UnitOfWork, batch_id: int) -> dict:
-    with uow.read() as s:
-        return _batch_view(Raw(s), batch_id)
+    with uow.read_raw() as raw:
+        return _batch_view(raw, batch_id)
 
 
 def open_tasks(uow: UnitOfWork, batch_id: int) -> list[dict]:
-    with uow.read() as s:
-        rows = Raw(s).rows(TASK_SELECT + "WHERE t.batch_id = ? AND t.status = 'open' ORDER BY t.seq", (batch_id,))
+    with uow.read_raw() as raw:
+        rows = raw.rows(TASK_SELECT + "WHERE t.batch_id = ? AND t.status = 'open' ORDER BY t.seq", (batch_id,))
         return [_task_view(r) for r in rows]
 
 

@@ -6,7 +6,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
-from app.db.uow import Raw, UnitOfWork, db_time
+from app.db.uow import UnitOfWork, db_time
 from app.domain.orders import BACKLOG_STATES
 
 from .orders import iso
@@ -19,8 +19,7 @@ def floor_counts(uow: UnitOfWork) -> dict:
     """The database part of the status document, in one read transaction of plain SQL."""
     now = uow.clock()
     t0 = time.perf_counter()
-    with uow.read() as s:
-        raw = Raw(s)
+    with uow.read_raw() as raw:
         raw.row("SELECT 1")
         latency_ms = round((time.perf_counter() - t0) * 1000, 2)
         marks = ", ".join("?" * len(BACKLOG))
