@@ -68,7 +68,7 @@ def build_node(settings: Settings, devices=None, start_workers: bool = True) -> 
     from app.workers import build_workers
 
     stream = upgrade(settings.db)
-    writer, reader = make_engines(settings.db, settings.synchronous)
+    writer, reader = make_engines(settings.db, settings.synchronous, background_checkpoint=start_workers)
     uow = UnitOfWork(writer, reader)
     watch = HeadWatch()
     watch.head = head_seq(uow)

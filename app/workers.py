@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 
+from app.db.engine import checkpoint
+
 log = logging.getLogger("wes.workers")
 
 
@@ -51,6 +53,7 @@ class Worker:
 
 
 STATUS_WATCH_S = 5.0
+CHECKPOINT_S = 1.0  # WAL -> database copy off the commit path (app.db.engine.make_engines)
 
 
 def watch_status(node) -> None:
@@ -70,6 +73,7 @@ def build_workers(node) -> list[Worker]:
         printer_worker.wake = workers[-1].wake  # a printer coming back wakes the worker at once
         node.devices.print_worker = workers[-1]
     workers.append(Worker("wes-status", lambda: watch_status(node), STATUS_WATCH_S))
+    workers.append(Worker("wes-checkpoint", lambda: checkpoint(node.settings.db), CHECKPOINT_S))
     if node.settings.router_url:
         from app.sync.heartbeat import Heartbeat
 

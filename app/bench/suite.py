@@ -201,8 +201,9 @@ def bench_baseline(workdir: str, threads: int, duration: float) -> dict:
             "cpu_ms_per_insert": round(cpu * 1000 / ok, 3) if ok else None}
 
 
-def make_orders(n_per_zone: int, lines: int, skus: int, prefix: str, seed: int) -> dict[str, list[tuple[str, dict]]]:
-    """20-line orders, qty 1 per line, random SKUs of one zone (zone picking), n per zone."""
+def make_orders(n_per_zone: int, lines: int, skus: int, prefix: str, seed: int,
+                qty: int = 1) -> dict[str, list[tuple[str, dict]]]:
+    """20-line orders, `qty` per line, random SKUs of one zone (zone picking), n per zone."""
     rng = random.Random(seed)
     by_zone = {z: [n for n in range(1, skus + 1) if _sku_zone(n) == z] for z in ZONES}
     out: dict[str, list] = {z: [] for z in ZONES}
@@ -211,7 +212,7 @@ def make_orders(n_per_zone: int, lines: int, skus: int, prefix: str, seed: int) 
         for z in ZONES:
             k += 1
             chosen = rng.sample(by_zone[z], lines)
-            body = {"ship_to": ADDRESS, "lines": [{"line_id": str(j + 1), "sku": f"SKU-{s:05d}", "qty": 1}
+            body = {"ship_to": ADDRESS, "lines": [{"line_id": str(j + 1), "sku": f"SKU-{s:05d}", "qty": qty}
                                                   for j, s in enumerate(chosen)]}
             out[z].append((f"{prefix}-{k:06d}", body))
     return out
@@ -338,7 +339,11 @@ def bench_status_cpu(nut: NodeUnderTest, duration: float) -> dict:
 
 
 def bench_picks(nut: NodeUnderTest, stations: list[dict], duration: float, skus: int, reads_cpu_ms: float | None,
-                mode: str = "handheld", with_reads: bool = True) -> dict:
+                mode: str = "handheld", with_reads: bool = True, pace_s: float = 0.0) -> dict:
+    from app.services import picking
+
+    for st in stations:  # what is left of each cart (a previous run may have used part of it)
+        st["tasks"] = picking.open_tasks(nut.node.uow, st["batch"])
     pick_load = pick_requests(nut, stations, mode)
     reads_res = {}
 
@@ -352,7 +357,7 @@ def bench_picks(nut: NodeUnderTest, stations: list[dict], duration: float, skus:
     c0 = nut.cpu()
     if t:
         t.start()
-    res = run_load("127.0.0.1", nut.port, pick_load, duration_s=duration, watch=WATCH)
+    res = run_load("127.0.0.1", nut.port, pick_load, duration_s=duration, watch=WATCH, pace_s=pace_s)
     if t:
         t.join()
     cpu = nut.cpu() - c0
@@ -363,7 +368,8 @@ def bench_picks(nut: NodeUnderTest, stations: list[dict], duration: float, skus:
     n_reads = reads_res["r"].count if "r" in reads_res else 0
     pick_cpu = cpu - (n_reads * reads_cpu_ms / 1000 if reads_cpu_ms else 0)
     return {
-        "mode": mode, "stations": len(stations), "tasks_available": sum(len(s["tasks"]) for s in stations),
+        "mode": mode, "paced_per_station_per_s": round(1 / pace_s, 2) if pace_s else None,
+        "stations": len(stations), "tasks_available": sum(len(s["tasks"]) for s in stations),
         "elapsed_s": round(res.elapsed_s, 1), "requests": res.count,
         "requests_per_s": round(res.throughput, 1), "confirmations": confirmations,
         "confirmations_per_s": round(confirmations / res.elapsed_s, 1),
@@ -444,8 +450,11 @@ def run_suite(opts: Options) -> dict:
         _log("scenario 5: CPU per status read")
         results["status_cpu"] = bench_status_cpu(nut, 3.0 if quick else 10.0)
 
-        # two carts per station: one for the handheld (JSON) run, one for the kiosk screen run
-        orders = make_orders(14 * per_station, 20, sizes["skus"], "BENCHO", seed=1)
+        # handheld carts (2 units a line: enough confirmations for 60 s flat out) and kiosk carts
+        # (1 unit a line: a second scan of the same item within 0.3 s is a held trigger, dropped)
+        orders = make_orders(7 * per_station, 20, sizes["skus"], "BENCHO", seed=1, qty=2)
+        kiosk_orders = make_orders(7 * per_station, 20, sizes["skus"], "BENCHK", seed=2)
+        orders = {z: orders[z] + kiosk_orders[z] for z in ZONES}
         n_orders = sum(len(v) for v in orders.values())
         _log(f"scenario 3: ingest {n_orders} 20-line orders over HTTP (6 client threads)")
         results["ingest"] = bench_ingest(nut, orders, 6)
@@ -453,9 +462,13 @@ def run_suite(opts: Options) -> dict:
         _log("scenario 2: 20 stations, batches of their zone")
         queues = {z: [oid for oid, _ in orders[z]] for z in ZONES}
         stations = setup_stations(nut, "BENCH", queues, per_station)
-        kiosk_stations = setup_stations(nut, "BENCHK", queues, per_station)
+        kiosk_stations = setup_stations(nut, "BENCHK", queues, per_station)  # the kiosk orders come last
         _log(f"scenario 2+4: handheld pick confirmations over HTTP for {duration:.0f} s with paced reads alongside")
         results["picks"] = bench_picks(nut, stations, duration, sizes["skus"], results["reads_1x"]["cpu_ms_per_read"])
+        paced_s = 5.0 if quick else 30.0
+        _log(f"scenario 2p: the same stations paced at 5 confirmations/s each (100/s offered), {paced_s:.0f} s")
+        results["picks_paced"] = bench_picks(nut, stations, paced_s, sizes["skus"], results["reads_1x"]["cpu_ms_per_read"],
+                                             pace_s=0.2)
         _log(f"scenario 2k: the kiosk screen flow (bin scan + item scan, HTML) for {duration:.0f} s")
         results["picks_kiosk"] = bench_picks(nut, kiosk_stations, duration, sizes["skus"],
                                              results["reads_1x"]["cpu_ms_per_read"], mode="kiosk")
@@ -513,7 +526,11 @@ def evaluate(r: dict) -> list[dict]:
     rows.append({"target": "2 confirmations/s (baseline inserts/s)", "measured": p.get("confirmations_per_s"),
                  "op": "", "limit": b.get("inserts_per_s"), "unit": "/s", "pass": None})
     target("2 throughput ratio vs minimal endpoint", ratio, ">=", 0.5, "x")
-    target("2 confirmation request p99", p.get("item_scan", {}).get("p99_ms"), "<=", 50, "ms")
+    rows.append({"target": "2 flat-out p50 / p99 (Little: 20 in flight)", "measured": p.get("item_scan", {}).get("p50_ms"),
+                 "op": "", "limit": p.get("item_scan", {}).get("p99_ms"), "unit": "ms", "pass": None})
+    pp = r.get("picks_paced") or {}
+    target("2 confirmation p99, 20 stations x 5/s", pp.get("item_scan", {}).get("p99_ms"), "<=", 50, "ms")
+    target("2 paced: confirmations refused", pp.get("item_refused"), "<=", 0)
     target("2 'database is locked'", p.get("locked_in_bodies", 0) + r.get("ingest", {}).get("locked", 0), "<=", 0)
     target("2 5xx responses", p.get("server_errors_5xx"), "<=", 0)
     target("3 order ingest (20 lines)", r.get("ingest", {}).get("orders_per_s"), ">=", 100, "orders/s")

@@ -433,7 +433,10 @@ class StationDirector:
                              f"{batch['tasks_total']} picks. Go to {batch['next']['location']}", "ok")
 
     def _set_task(self, st: StationState, task: dict | None) -> None:
-        st.task, st.location_ok, st.button_qty, st.awaiting_tote = task, False, None, False
+        # The picker is still standing at the bin they just scanned: the next pick from the same
+        # bin needs no second bin scan (a repeat within the debounce would be dropped anyway).
+        same_bin = st.location_ok and st.task is not None and task is not None and task["location"] == st.task["location"]
+        st.task, st.location_ok, st.button_qty, st.awaiting_tote = task, same_bin, None, False
         self._sync_light(st)
 
     def _reload_batch(self, st: StationState) -> None:

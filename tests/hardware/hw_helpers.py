@@ -1,4 +1,4 @@
-"""Helpers shared by hardware tests (imported as a plain module: tests/ is not a package)."""
+"""Helpers shared by hardware tests (imported as a plain module by conftest)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ import threading
 import time
 
 import pytest
-from hw_helpers import wait_until
+from tests.helpers import wait_until
 
 from hardware.lights.ascii_serial import AsciiSerialLights
 from hardware.lights.base import PALETTE, ButtonEvent, LitLight, color_for_picker

@@ -4,7 +4,7 @@ import io
 import threading
 
 import pytest
-from hw_helpers import wait_until
+from tests.helpers import wait_until
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -5,7 +5,7 @@ import random
 import time
 
 import pytest
-from hw_helpers import wait_until
+from tests.helpers import wait_until
 
 from hardware.scanners.pipeline import ScanPipeline
 from hardware.scanners.serial_scanner import SerialScanner

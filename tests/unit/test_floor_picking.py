@@ -213,3 +213,16 @@ def test_logout_turns_the_station_lights_off(floor):
     start(director, node, "O-1")
     director.act("PICK-1", "logout")
     assert not lights["A"].lit and director.view("PICK-1").screen == "login"
+
+
+def test_next_pick_from_the_same_bin_needs_no_second_bin_scan(floor):
+    node, director, lights = floor
+    add_order(node.uow, "O-1", ("SKU-00001", 1))
+    add_order(node.uow, "O-2", ("SKU-00001", 1), ("SKU-00004", 1))
+    st = start(director, node, "O-1", "O-2")
+    assert director.handle_scan("PICK-1", "A-01-01").ok
+    assert director.handle_scan("PICK-1", gtin(1)).ok
+    assert st.task["location"] == "A-01-01" and st.location_ok  # same bin, other order's tote
+    assert director.handle_scan("PICK-1", gtin(1)).ok
+    assert st.task["location"] == "A-01-02" and not st.location_ok  # a new bin must be scanned
+    assert not director.handle_scan("PICK-1", gtin(4)).ok
