@@ -13,9 +13,6 @@ import threading
 import time
 from typing import TextIO
 
-AIM_HELP = "aim:<ean13|ean8|code128|gs1-128|datamatrix|qr> <code> adds an AIM prefix; <GS> is the GS separator"
-
-
 def scanner_snippet(scanner_id: str, url: str, station: str, terminator: str = "CR") -> str:
     return (f'[devices.scanners.{scanner_id}]\ntype = "serial"\nurl = "{url}"\nstation = "{station}"\n'
             f'terminator = "{terminator}"\n')
@@ -35,41 +32,14 @@ def printer_snippet(printer_id: str, host: str, port: int, language: str = "escp
 def run_scanner(station: str = "PACK-1", scanner_id: str = "sim-scanner", terminator: str = "CR",
                 stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     """A serial scanner on a pty: each line of stdin is typed as one scan. Returns scans sent."""
-    stdin = stdin or sys.stdin
-    stdout = stdout or sys.stdout  # looked up per call: click's CliRunner swaps sys.stdout
-    from hardware.simulators.pty_scanner import AIM_BY_NAME, PtyScannerSimulator
+    from hardware.simulators.pty_scanner import run_scanner_simulator
 
-    ending = {"CR": b"\r", "CRLF": b"\r\n", "LF": b"\n"}[terminator]
-    sent = 0
-    with PtyScannerSimulator() as sim:
-        _say(stdout, f"scanner simulator on {sim.port}")
-        _say(stdout, "add this to the node's config file (WES_CONFIG) and run it with WES_DEVICES=config:\n")
-        _say(stdout, scanner_snippet(scanner_id, sim.port, station, terminator))
-        _say(stdout, f"type a code and Enter to scan it; 'unplug', 'replug', 'quit'; {AIM_HELP}")
-        for line in stdin:
-            line = line.rstrip("\r\n")
-            if line == "quit":
-                break
-            if line in ("unplug", "replug"):
-                getattr(sim, line)()
-                _say(stdout, f"{line}ged")
-                continue
-            if not line:
-                continue
-            aim = None
-            if line.startswith("aim:") and " " in line:
-                name, line = line[4:].split(" ", 1)
-                aim = AIM_BY_NAME.get(name.lower(), name)
-            try:
-                sim.type_code(line.replace("<GS>", "\x1d"), aim=aim, terminator=ending)
-            except OSError as exc:
-                _say(stdout, f"not sent: {exc}")
-                continue
-            sent += 1
-            _say(stdout, f"scanned {line}")
-        # The node reads asynchronously: give it a moment before the pty disappears.
-        time.sleep(0.2)
-    return sent
+    def banner(port: str) -> str:
+        return ("add this to the node's config file (WES_CONFIG) and run it with WES_DEVICES=config:\n\n"
+                + scanner_snippet(scanner_id, port, station, terminator))
+
+    return run_scanner_simulator(stdin or sys.stdin, stdout or sys.stdout,  # per call: CliRunner swaps sys.stdout
+                                 terminator={"CR": b"\r", "CRLF": b"\r\n", "LF": b"\n"}[terminator], banner=banner)
 
 
 # --- printer --------------------------------------------------------------------------------------

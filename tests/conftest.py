@@ -2,13 +2,13 @@
 HTTP server (waitress) on loopback for tests that go over the wire."""
 from __future__ import annotations
 
-import threading
 
 import pytest
 
 from app import create_app
 from app.bootstrap import build_node
 from app.config import Settings
+from app.serving import BackgroundServer
 
 TOKEN = "test-token-0123456789"
 
@@ -43,31 +43,11 @@ def client(app):
     return app.test_client()
 
 
-class LiveServer:
-    """waitress on 127.0.0.1:<free port> in a thread; stopped at teardown. The loop runs in short
-    slices and the server is closed from its own thread: closing it from another thread while a
-    keep-alive channel is open races waitress's trigger pipe."""
+class LiveServer(BackgroundServer):
+    """The app on a real HTTP server on loopback (waitress in a thread)."""
 
     def __init__(self, app, threads: int = 8, port: int = 0):
-        from waitress.server import create_server
-
-        self.server = create_server(app, host="127.0.0.1", port=port, threads=threads)
-        self.port = self.server.effective_port
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="waitress-test", daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        try:
-            while not self._stopping.is_set():
-                self.server.asyncore.loop(timeout=0.05, map=self.server._map, count=1)
-        finally:
-            self.server.close()
-
-    def stop(self):
-        self._stopping.set()
-        self.thread.join(timeout=10)
+        super().__init__(app, threads=threads, port=port, name="waitress-test")
 
 
 @pytest.fixture

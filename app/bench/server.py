@@ -9,31 +9,14 @@ import pstats
 import threading
 import time
 
+from app.serving import BackgroundServer
 
-class ServerThread:
-    """waitress on 127.0.0.1:<free port>. Like tests/conftest.LiveServer: the loop runs in short
-    slices and the server is closed from its own thread."""
+
+class ServerThread(BackgroundServer):
+    """The node under test on loopback, with room for 20 stations and slow responses under load."""
 
     def __init__(self, wsgi_app, threads: int = 16, name: str = "bench-server"):
-        from waitress.server import create_server
-
-        self.server = create_server(wsgi_app, host="127.0.0.1", port=0, threads=threads,
-                                    connection_limit=200, channel_timeout=120)
-        self.port = self.server.effective_port
-        self._stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        try:
-            while not self._stopping.is_set():
-                self.server.asyncore.loop(timeout=0.05, map=self.server._map, count=1)
-        finally:
-            self.server.close()
-
-    def stop(self):
-        self._stopping.set()
-        self.thread.join(timeout=10)
+        super().__init__(wsgi_app, threads=threads, name=name, connection_limit=200, channel_timeout=120)
 
 
 class Profiled:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+import time
+from typing import Callable, TextIO
 
 from hardware.simulators.pty_port import PtyPort
 
@@ -21,14 +22,20 @@ class PtyScannerSimulator(PtyPort):
         self.write(prefix + payload + terminator)
 
 
-def run_scanner_simulator(stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout, terminator: bytes = b"\r") -> None:
-    """Interactive: every line typed is sent as one scan. `unplug`/`replug` simulate the cable.
-
-    A line "aim:<name> <code>" (e.g. "aim:ean13 5901234123457") adds an AIM prefix.
-    """
+def run_scanner_simulator(stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout, terminator: bytes = b"\r",
+                          banner: Callable[[str], str] | None = None) -> int:
+    """Interactive: every line typed is sent as one scan. `unplug`/`replug` simulate the cable,
+    `quit` (or end of input) stops. A line "aim:<name> <code>" (e.g. "aim:ean13 5901234123457")
+    adds an AIM prefix; "<GS>" stands for the GS separator. `banner(port)` may add text to the
+    greeting (the node's config snippet). Returns the number of scans sent."""
+    sent = 0
     with PtyScannerSimulator() as simulator:
         print(f"scanner simulator: configure the node's scanner url as {simulator.port}", file=stdout, flush=True)
-        print("type a barcode and Enter; 'unplug', 'replug', 'quit'", file=stdout, flush=True)
+        if banner is not None:
+            print(banner(simulator.port), file=stdout, flush=True)
+        print("type a barcode and Enter; 'unplug', 'replug', 'quit'; "
+              "aim:<ean13|ean8|code128|gs1-128|datamatrix|qr> <code> adds an AIM prefix; <GS> is the GS separator",
+              file=stdout, flush=True)
         for line in stdin:
             line = line.rstrip("\r\n")
             if line == "quit":
@@ -41,6 +48,8 @@ def run_scanner_simulator(stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
                 simulator.replug()
                 print(f"replugged as {simulator.slave_name}", file=stdout, flush=True)
                 continue
+            if not line:
+                continue
             aim = None
             if line.startswith("aim:") and " " in line:
                 name, line = line[4:].split(" ", 1)
@@ -49,3 +58,9 @@ def run_scanner_simulator(stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
                 simulator.type_code(line.replace("<GS>", "\x1d"), aim=aim, terminator=terminator)
             except OSError as exc:
                 print(f"not sent: {exc}", file=stdout, flush=True)
+                continue
+            sent += 1
+            print(f"scanned {line}", file=stdout, flush=True)
+        # The reader on the other side works asynchronously: give it a moment before the pty goes.
+        time.sleep(0.2)
+    return sent

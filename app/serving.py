@@ -1,0 +1,29 @@
+"""waitress in a background thread on loopback: the tests' live server and the benchmark's server.
+The loop runs in short slices and the server is closed from its own thread; closing it from another
+thread while a keep-alive channel is open races waitress's trigger pipe."""
+from __future__ import annotations
+
+import threading
+
+
+class BackgroundServer:
+    def __init__(self, wsgi_app, threads: int = 8, port: int = 0, name: str = "wes-server", **adjustments):
+        from waitress.server import create_server
+
+        self.server = create_server(wsgi_app, host="127.0.0.1", port=port, threads=threads, **adjustments)
+        self.port = self.server.effective_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                self.server.asyncore.loop(timeout=0.05, map=self.server._map, count=1)
+        finally:
+            self.server.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.thread.join(timeout=10)
