@@ -452,17 +452,18 @@ def run_suite(opts: Options) -> dict:
 
         # handheld carts (2 units a line: enough confirmations for 60 s flat out) and kiosk carts
         # (1 unit a line: a second scan of the same item within 0.3 s is a held trigger, dropped)
-        orders = make_orders(7 * per_station, 20, sizes["skus"], "BENCHO", seed=1, qty=2)
+        handheld_orders = make_orders(7 * per_station, 20, sizes["skus"], "BENCHO", seed=1, qty=2)
         kiosk_orders = make_orders(7 * per_station, 20, sizes["skus"], "BENCHK", seed=2)
-        orders = {z: orders[z] + kiosk_orders[z] for z in ZONES}
+        orders = {z: handheld_orders[z] + kiosk_orders[z] for z in ZONES}
         n_orders = sum(len(v) for v in orders.values())
         _log(f"scenario 3: ingest {n_orders} 20-line orders over HTTP (6 client threads)")
         results["ingest"] = bench_ingest(nut, orders, 6)
 
         _log("scenario 2: 20 stations, batches of their zone")
-        queues = {z: [oid for oid, _ in orders[z]] for z in ZONES}
-        stations = setup_stations(nut, "BENCH", queues, per_station)
-        kiosk_stations = setup_stations(nut, "BENCHK", queues, per_station)  # the kiosk orders come last
+        # separate queues: zone C has one station fewer, and its spare 2-unit carts must not reach a
+        # kiosk station (one item scan per task there)
+        stations = setup_stations(nut, "BENCH", {z: [o for o, _ in handheld_orders[z]] for z in ZONES}, per_station)
+        kiosk_stations = setup_stations(nut, "BENCHK", {z: [o for o, _ in kiosk_orders[z]] for z in ZONES}, per_station)
         _log(f"scenario 2+4: handheld pick confirmations over HTTP for {duration:.0f} s with paced reads alongside")
         results["picks"] = bench_picks(nut, stations, duration, sizes["skus"], results["reads_1x"]["cpu_ms_per_read"])
         paced_s = 5.0 if quick else 30.0
