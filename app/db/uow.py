@@ -85,7 +85,6 @@ class Tx(Raw):
         self.now = now
         self.stamp = db_time(now)
         self.events: list[dict] = []
-        self._after_commit: list[Callable[[], None]] = []
 
     @property
     def session(self) -> Session:
@@ -99,10 +98,6 @@ class Tx(Raw):
         self.events.append(
             {"type": type_, "subject": subject, "data": data or {}, "order_version": order_version, "time": self.now}
         )
-
-    def after_commit(self, fn: Callable[[], None]) -> None:
-        """Side effects (lights, wake-ups) that must only happen once the change is durable."""
-        self._after_commit.append(fn)
 
 
 class UnitOfWork:
@@ -139,8 +134,6 @@ class UnitOfWork:
                 finally:
                     if tx._session is not None:
                         tx._session.close()
-        for fn in tx._after_commit:
-            fn()
         if head is not None:
             for listener in self._event_listeners:
                 listener(head)

@@ -55,10 +55,3 @@ def plan_batches(candidates: list[PickCandidate], order_ids: list[str]) -> list[
         batch.tasks = [PlannedTask(c, slot[c.order_id], i) for i, c in enumerate(items)]
         batches.append(batch)
     return batches
-
-
-def next_task_seq(existing_seqs: list[int], path_seq: int, path_of: dict[int, int]) -> int:
-    """Sequence for a task added mid-batch (re-reserved after a short): after the last task
-    whose bin comes earlier on the path, so the picker is not sent backwards needlessly."""
-    earlier = [s for s in existing_seqs if path_of.get(s, 0) <= path_seq]
-    return (max(earlier) if earlier else (max(existing_seqs) if existing_seqs else 0)) + 1

@@ -45,7 +45,7 @@ def get_location(session: Session, code: str) -> Location:
     return loc
 
 
-def get_order(session: Session, order_id: str, lock: bool = False) -> Order:
+def get_order(session: Session, order_id: str) -> Order:
     order = session.get(Order, order_id)
     if order is None:
         raise errors.UnknownOrder(f"unknown order {order_id!r}", order_id=order_id)
@@ -74,8 +74,8 @@ def move_stock(
     if delta == 0:
         return None
     stock_id = stock if isinstance(stock, int) else stock.id
-    on_hand, reserved, held, sku_id, location_id = tx.row(
-        "SELECT on_hand, reserved, damaged + missing, sku_id, location_id FROM stock WHERE id = ?", (stock_id,))
+    on_hand, reserved, held, sku_id, location_id, lot = tx.row(
+        "SELECT on_hand, reserved, damaged + missing, sku_id, location_id, lot FROM stock WHERE id = ?", (stock_id,))
     reserved -= consume_reserved
     after = check_movement(on_hand, reserved, held, delta)
     tx.run("UPDATE stock SET on_hand = ?, reserved = ? WHERE id = ?", (after, reserved, stock_id))
@@ -86,7 +86,6 @@ def move_stock(
         sku_code = tx.row("SELECT code FROM sku WHERE id = ?", (sku_id,))[0]
     if location_code is None:
         location_code = tx.row("SELECT code FROM location WHERE id = ?", (location_id,))[0]
-    lot = tx.row("SELECT lot FROM stock WHERE id = ?", (stock_id,))[0]
     sku_total = tx.row("SELECT sum(on_hand) FROM stock WHERE sku_id = ?", (sku_id,))[0]
     tx.emit(
         "inventory.adjusted",

@@ -35,7 +35,7 @@ class ReceiveResult:
 SLOT_SELECT = """
 SELECT s.id, s.sku_id, l.code, l.zone, l.path_seq, s.lot, s.expiry, s.on_hand, s.reserved, s.damaged + s.missing
 FROM stock s JOIN location l ON l.id = s.location_id
-WHERE l.kind IN ('pick', 'reserve') AND s.sku_id IN ({marks})
+WHERE l.kind IN ({kinds}) AND s.sku_id IN ({marks})
 """
 
 
@@ -46,7 +46,8 @@ def stock_slots(raw: Raw, sku_ids) -> dict[int, list[StockSlot]]:
     if not sku_ids:
         return slots
     for sid_, sku_id, code, zone, path, lot, expiry, on_hand, reserved, held in raw.rows(
-            SLOT_SELECT.format(marks=", ".join("?" * len(sku_ids))), sku_ids):
+            SLOT_SELECT.format(kinds=", ".join("?" * len(PICKABLE_KINDS)), marks=", ".join("?" * len(sku_ids))),
+            (*PICKABLE_KINDS, *sku_ids)):
         slots[sku_id].append(StockSlot(sid_, code, zone, path, lot, date.fromisoformat(expiry) if expiry else None,
                                        on_hand, reserved, held))
     return slots

@@ -141,7 +141,7 @@ def _batch_view(raw: Raw, batch_id: int) -> dict:
     totes = raw.rows("SELECT order_id, tote, tote_slot FROM batch_order WHERE batch_id = ? ORDER BY tote_slot", (batch_id,))
     view = dict(zip(("batch_id", "zone", "mode", "status", "color", "operator", "station"), row))
     view.update(orders=[{"order_id": o, "tote": t, "slot": n} for o, t, n in totes], next=_next_task_view(raw, batch_id))
-    view.update({k: v for k, v in _progress(raw, batch_id).items() if k != "status"})
+    view.update(_progress(raw, batch_id))
     return view
 
 
@@ -316,7 +316,8 @@ def skip_task(uow: UnitOfWork, task_id: int) -> dict:
         tx.run("UPDATE pick_task SET seq = (SELECT max(seq) + 1 FROM pick_task WHERE batch_id = ?) WHERE id = ?",
                (task["batch_id"], task_id))
         return {"task": _task_view_of(tx, task_id), "next": _next_task_view(tx, task["batch_id"]),
-                "order_picked": None, "batch_done": False, "progress": _progress(tx, task["batch_id"])}
+                "order_picked": None, "batch_done": False,
+                "progress": {**_progress(tx, task["batch_id"]), "status": "active"}}
 
 
 def change_tote(uow: UnitOfWork, batch_id: int, order_id: str, new_tote: str) -> None:
@@ -350,15 +351,16 @@ def _after_task(tx: Tx, task: dict) -> dict:
         tx.run("UPDATE pick_batch SET status = 'done', finished_at = ? WHERE id = ? AND status = 'active'",
                (tx.stamp, batch_id))
     return {"task": _task_view_of(tx, task["task_id"]), "next": nxt, "order_picked": order_id if picked_now else None,
-            "order_status": status, "batch_done": nxt is None, "progress": _progress(tx, batch_id)}
+            "order_status": status, "batch_done": nxt is None,
+            # a batch is active until its last open task is done (set just above)
+            "progress": {**_progress(tx, batch_id), "status": "done" if nxt is None else "active"}}
 
 
 def _progress(raw: Raw, batch_id: int) -> dict:
     """Counts for "pick n of m" (from the batch/status index, no table rows read)."""
     total, done = raw.row("SELECT coalesce(sum(status != 'cancelled'), 0), coalesce(sum(status IN ('done', 'short')), 0) "
                           "FROM pick_task WHERE batch_id = ?", (batch_id,))
-    status = raw.row("SELECT status FROM pick_batch WHERE id = ?", (batch_id,))[0]
-    return {"tasks_total": total, "tasks_done": done, "status": status}
+    return {"tasks_total": total, "tasks_done": done}
 
 
 def _maybe_picked(tx: Tx, order: Order) -> bool:
