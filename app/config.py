@@ -21,7 +21,7 @@ class Settings:
     heartbeat_s: float = 15.0  # WES_HEARTBEAT_S
     host: str = "127.0.0.1"  # WES_HOST
     port: int = 8080  # WES_PORT
-    threads: int = 16  # WES_THREADS: waitress worker threads
+    threads: int = 64  # WES_THREADS: waitress worker threads (each open kiosk screen holds one for its event stream)
     synchronous: str = "FULL"  # WES_SYNCHRONOUS: SQLite synchronous (FULL or NORMAL)
     secret_key: str = ""  # WES_SECRET_KEY: kiosk session/CSRF signing; random per boot when empty
     accepting_orders: bool = True  # WES_ACCEPTING_ORDERS

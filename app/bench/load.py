@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import multiprocessing as mp
+import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -46,12 +47,16 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[k]
 
 
-def _worker(host, port, requests, deadline, pace_s, watch, out, lock):
+def _worker(host, port, requests, deadline, pace_s, watch, out, lock, seed=0):
     conn = http.client.HTTPConnection(host, port, timeout=30)
+    # Paced clients are independent people: each starts at a random moment and then waits an
+    # exponential gap (a Poisson process of mean pace_s). Clients firing in lock-step would measure
+    # a 20-request burst every period instead.
+    rng = random.Random(seed)
     lat, statuses, errs, seen = [], {}, [], {}
     tagged: dict = {}  # tag -> (latencies, statuses, seen)
     i = 0
-    next_at = time.perf_counter()
+    next_at = time.perf_counter() + (rng.uniform(0, pace_s) if pace_s else 0)
     while i < len(requests):
         if deadline and time.perf_counter() >= deadline:
             break
@@ -61,7 +66,7 @@ def _worker(host, port, requests, deadline, pace_s, watch, out, lock):
             now = time.perf_counter()
             if next_at > now:
                 time.sleep(next_at - now)
-            next_at += pace_s
+            next_at += rng.expovariate(1.0 / pace_s)
         t0 = time.perf_counter()
         try:
             conn.request(req.method, req.path, body=req.body, headers=req.headers)
@@ -90,8 +95,8 @@ def _worker(host, port, requests, deadline, pace_s, watch, out, lock):
 def _run_threads(host, port, per_thread, duration_s, pace_s, watch, conn):
     out, lock = [], threading.Lock()
     deadline = time.perf_counter() + duration_s if duration_s else None
-    threads = [threading.Thread(target=_worker, args=(host, port, reqs, deadline, pace_s, watch, out, lock))
-               for reqs in per_thread]
+    threads = [threading.Thread(target=_worker, args=(host, port, reqs, deadline, pace_s, watch, out, lock, n))
+               for n, reqs in enumerate(per_thread)]
     t0 = time.perf_counter()
     for t in threads:
         t.start()

@@ -40,7 +40,7 @@ class Options:
     keep_db: bool = False
     out: str = "bench-results.json"
     workdir: str | None = None
-    threads: int = 16
+    threads: int = 64
     profile: bool = True
 
 

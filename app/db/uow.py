@@ -100,43 +100,159 @@ class Tx(Raw):
         )
 
 
+class _Group:
+    """The commands sharing one transaction (group commit): each waits for the one COMMIT."""
+
+    __slots__ = ("conn", "done", "error", "members", "broken")
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+        self.members = 0  # commands whose work is in the transaction and waits for the commit
+        self.broken = False  # the transaction itself was rolled back under a command: all of it is gone
+
+
+class GroupCommitFailed(RuntimeError):
+    """The shared commit failed (or the transaction was lost under another command): nothing of this
+    command was stored. It was not acknowledged, so the caller may retry it."""
+
+
 class UnitOfWork:
+    """Group commit: commands run one at a time on the writer connection (a process lock, BEGIN
+    IMMEDIATE), each inside its own SAVEPOINT, so a command that fails rolls back alone. A command
+    that finishes while others are queued for the lock hands the open transaction on and waits; the
+    last one in the queue COMMITs for all of them. With synchronous=FULL that is one fsync for the
+    whole group instead of one per command (measured: the fsync was most of the time the lock was
+    held). No command returns before its work is committed, so nothing acknowledged can be lost."""
+
+    MAX_GROUP = 64  # commands per commit at most: bounds how long the first one waits
+
     def __init__(self, writer: Engine, reader: Engine, clock: Callable[[], datetime] = utcnow):
         self.writer = writer
         self.reader = reader
         self.clock = clock
         self._lock = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queued = 0  # threads waiting for self._lock
+        self._group: _Group | None = None
         self._event_listeners: list[Callable[[int], None]] = []
+        self.commits = 0  # COMMITs issued (with `writes`: the mean group size, for the bench)
+        self.writes = 0
 
     def on_events(self, listener: Callable[[int], None]) -> None:
         """Called with the new head seq after each commit that wrote events (long-poll wake-up)."""
         self._event_listeners.append(listener)
 
+    def _enter(self) -> _Group:
+        with self._queue_lock:
+            self._queued += 1
+        self._lock.acquire()
+        with self._queue_lock:
+            self._queued -= 1
+        if self._group is None:
+            try:
+                conn = self.writer.connect()
+                conn.begin()  # BEGIN IMMEDIATE (engine hook): the database write lock up front
+            except BaseException:
+                self._lock.release()
+                raise
+            self._group = _Group(conn)
+        return self._group
+
+    def _leave(self, group: _Group, tx: "Tx", ok: bool) -> None:
+        """Ends one command's part: release or roll back its savepoint, then either hand the
+        transaction to the next queued command or commit the group. Raises if this command's work
+        was not committed although it succeeded."""
+        dbapi = tx._dbapi
+        try:
+            if tx._session is not None:
+                tx._session.close()
+            if not dbapi.in_transaction:
+                group.broken = True  # SQLite or the ORM rolled back the whole transaction
+            elif ok:
+                dbapi.execute("RELEASE uow")
+            else:
+                dbapi.execute("ROLLBACK TO uow")
+                dbapi.execute("RELEASE uow")
+        except BaseException:
+            group.broken = True
+        if ok:
+            group.members += 1
+            self.writes += 1
+        with self._queue_lock:
+            queued = self._queued
+        if not group.broken and queued and group.members < self.MAX_GROUP:
+            self._lock.release()  # the next command goes on in the same transaction
+            if ok:
+                group.done.wait()
+                if group.error is not None:
+                    raise GroupCommitFailed(str(group.error)) from group.error
+            return
+        try:
+            if group.broken:
+                group.error = GroupCommitFailed("the transaction was rolled back under a command of its group")
+                group.conn.rollback()
+            elif group.members:
+                group.conn.commit()
+                self.commits += 1
+            else:
+                group.conn.rollback()  # nothing to keep: every command of the group failed
+        except BaseException as exc:
+            group.error = group.error or exc
+            try:
+                group.conn.rollback()
+            except BaseException:
+                pass
+        finally:
+            try:
+                group.conn.close()
+            finally:
+                self._group = None
+                group.done.set()
+                self._lock.release()
+        if ok and group.error is not None:
+            raise GroupCommitFailed(str(group.error)) from group.error
+
     @contextmanager
     def write(self) -> Iterator[Tx]:
-        with self._lock:
-            with self.writer.connect() as conn:
-                conn.begin()  # BEGIN IMMEDIATE (engine hook): the database write lock up front
-                tx = Tx(conn, self.clock())
-                try:
-                    yield tx
-                    tx._sync()
-                    head = None
-                    for ev in tx.events:
-                        head = tx.insert(
-                            "INSERT INTO event(type, subject, order_version, data, time) VALUES (?, ?, ?, ?, ?)",
-                            (ev["type"], ev["subject"], ev["order_version"], json.dumps(ev["data"]), db_time(ev["time"])),
-                        )
-                    conn.commit()
-                except BaseException:
-                    conn.rollback()
-                    raise
-                finally:
-                    if tx._session is not None:
-                        tx._session.close()
+        group = self._enter()
+        ok = False
+        head = None
+        try:
+            tx = Tx(group.conn, self.clock())
+            tx._dbapi.execute("SAVEPOINT uow")
+        except BaseException:
+            self._leave_failed_start(group)
+            raise
+        try:
+            yield tx
+            tx._sync()
+            for ev in tx.events:
+                head = tx.insert(
+                    "INSERT INTO event(type, subject, order_version, data, time) VALUES (?, ?, ?, ?, ?)",
+                    (ev["type"], ev["subject"], ev["order_version"], json.dumps(ev["data"]), db_time(ev["time"])),
+                )
+            ok = True
+        finally:
+            self._leave(group, tx, ok)
         if head is not None:
             for listener in self._event_listeners:
                 listener(head)
+
+    def _leave_failed_start(self, group: _Group) -> None:
+        """The savepoint could not even be opened: treat the transaction as lost for the group."""
+        group.broken = True
+        try:
+            group.conn.rollback()
+        finally:
+            try:
+                group.conn.close()
+            finally:
+                group.error = group.error or GroupCommitFailed("could not open a savepoint")
+                self._group = None
+                group.done.set()
+                self._lock.release()
 
     @contextmanager
     def read_raw(self) -> Iterator[Raw]:
