@@ -28,5 +28,8 @@ def create_app(config: dict | None = None, node=None) -> Flask:
     except ImportError:  # the kiosk package is optional for API-only nodes
         kiosk_bp = None
     if kiosk_bp is not None:
+        from kiosk.sessions import RememberedCookieSessions
+
+        app.session_interface = RememberedCookieSessions()
         app.register_blueprint(kiosk_bp)
     return app

@@ -44,7 +44,7 @@ class Node:
         device_checks = self.devices.checks() if self.devices is not None else {}
         router_checks = self.heartbeat.checks() if self.heartbeat is not None else {}
         counts = self.status_model.counts(self.watch.head) if self.status_model else None
-        return node_status(self.uow, self.identity, device_checks, router_checks, counts)
+        return node_status(self.uow, self.identity, device_checks, router_checks, counts, head=self.watch.head)
 
     def start(self) -> "Node":
         for worker in self.workers:

@@ -21,9 +21,11 @@ def _serve(node, host: str, port: int, threads: int, banner: str = "") -> None:
     from waitress.server import create_server
 
     from app import create_app
+    from app.serving import settle_heap
 
     app = create_app(node=node)
     server = create_server(app, host=host, port=port, threads=threads)
+    settle_heap()
     url = f"http://{host}:{server.effective_port}"
     click.echo(banner.format(url=url) if banner else f"Node WES serving on {url}")
     try:

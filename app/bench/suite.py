@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 import psutil
 
 from app.bench.load import Request, percentile, run_load
+from app.serving import settle_heap
 
 TOKEN = "bench-token-0123456789abcdef"
 SECRET = "bench-secret"
@@ -170,6 +171,36 @@ class MemSampler(threading.Thread):
     def stop(self):
         self._halt.set()
         self.join(timeout=2)
+
+
+class GcPauses:
+    """Garbage-collector pauses in the node's process (they stop every thread) during a window."""
+
+    def __init__(self):
+        self.pauses: list[tuple[int, float]] = []
+        self._t0 = 0.0
+
+    def _cb(self, phase, info):
+        if phase == "start":
+            self._t0 = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], (time.perf_counter() - self._t0) * 1000))
+
+    def __enter__(self):
+        import gc
+
+        gc.callbacks.append(self._cb)
+        return self
+
+    def __exit__(self, *exc):
+        import gc
+
+        gc.callbacks.remove(self._cb)
+
+    def summary(self) -> dict:
+        full = [ms for g, ms in self.pauses if g == 2]
+        return {"collections": len(self.pauses), "full": len(full),
+                "max_pause_ms": round(max((ms for _, ms in self.pauses), default=0.0), 2)}
 
 
 # ---- scenarios ---------------------------------------------------------------------------------
@@ -354,14 +385,18 @@ def bench_picks(nut: NodeUnderTest, stations: list[dict], duration: float, skus:
     mem = MemSampler()
     mem.start()
     t = threading.Thread(target=reads, daemon=True) if with_reads else None
+    uow = nut.node.uow
+    commits0, writes0 = uow.commits, uow.writes
     c0 = nut.cpu()
-    if t:
-        t.start()
-    res = run_load("127.0.0.1", nut.port, pick_load, duration_s=duration, watch=WATCH, pace_s=pace_s)
-    if t:
-        t.join()
+    with GcPauses() as gcp:
+        if t:
+            t.start()
+        res = run_load("127.0.0.1", nut.port, pick_load, duration_s=duration, watch=WATCH, pace_s=pace_s)
+        if t:
+            t.join()
     cpu = nut.cpu() - c0
     mem.stop()
+    commits, writes = uow.commits - commits0, uow.writes - writes0
     item = res.seen_by_tag.get("item", {})
     confirmations = item.get(JSON_OK if mode == "handheld" else OK_MARK, 0)
     five = sum(v for k, v in res.statuses.items() if k >= 500)
@@ -381,6 +416,8 @@ def bench_picks(nut: NodeUnderTest, stations: list[dict], duration: float, skus:
         "cpu_s": round(cpu, 2), "cpu_ms_per_confirmation_raw": round(cpu * 1000 / max(1, confirmations), 2),
         "cpu_ms_per_confirmation": round(pick_cpu * 1000 / max(1, confirmations), 2),
         "rss_peak_mb": round(mem.peak / 2**20, 1),
+        "commits": commits, "writes_per_commit": round(writes / commits, 2) if commits else None,
+        "gc": gcp.summary(),
         "reads_during": _reads_summary(reads_res["r"]) if "r" in reads_res else None,
     }
 
@@ -443,6 +480,7 @@ def run_suite(opts: Options) -> dict:
     results["baseline"] = bench_baseline(workdir, opts.threads, duration)
 
     nut = NodeUnderTest(_working_copy(base_db, os.path.join(workdir, f"{tag}-run.db")), opts.threads)
+    settle_heap()
     try:
         # reads first, on the fresh copy: the same conditions as the 5x database below
         _log(f"scenario 4a: reads only at {sizes['events']} events, {reads_s:.0f} s")
@@ -464,6 +502,7 @@ def run_suite(opts: Options) -> dict:
         # kiosk station (one item scan per task there)
         stations = setup_stations(nut, "BENCH", {z: [o for o, _ in handheld_orders[z]] for z in ZONES}, per_station)
         kiosk_stations = setup_stations(nut, "BENCHK", {z: [o for o, _ in kiosk_orders[z]] for z in ZONES}, per_station)
+        settle_heap()  # as `wes serve` does after start-up; the harness's set-up garbage goes too
         _log(f"scenario 2+4: handheld pick confirmations over HTTP for {duration:.0f} s with paced reads alongside")
         results["picks"] = bench_picks(nut, stations, duration, sizes["skus"], results["reads_1x"]["cpu_ms_per_read"])
         paced_s = 5.0 if quick else 30.0
@@ -490,6 +529,7 @@ def run_suite(opts: Options) -> dict:
         big_db = _ensure_db(os.path.join(workdir, f"{tag}-5x.db"), keep=opts.keep_db,
                             skus=sizes["skus"], orders=sizes["orders"], events=big_events)
         nut = NodeUnderTest(big_db, opts.threads)
+        settle_heap()
         try:
             _log(f"scenario 4b: reads only at {big_events} events, {reads_s:.0f} s")
             results["reads_5x"] = bench_reads_only(nut, sizes["skus"], reads_s)
@@ -577,7 +617,9 @@ def table(r: dict) -> str:
     if p:
         lines.append(f"picks: {p['confirmations']} confirmations in {p['elapsed_s']} s, {p['requests_per_s']} req/s, "
                      f"item p50/p99 {p['item_scan']['p50_ms']}/{p['item_scan']['p99_ms']} ms, refused {p['item_refused']}, "
-                     f"CPU raw {p['cpu_ms_per_confirmation_raw']} ms/confirmation (incl. the paced reads)")
+                     f"CPU raw {p['cpu_ms_per_confirmation_raw']} ms/confirmation (incl. the paced reads), "
+                     f"{p['writes_per_commit']} writes per COMMIT, GC {p['gc']['collections']} collections "
+                     f"(max pause {p['gc']['max_pause_ms']} ms)")
     k = r.get("picks_kiosk")
     if k:
         lines.append(f"kiosk screens: {k['confirmations']} confirmations in {k['elapsed_s']} s, {k['requests_per_s']} req/s, "

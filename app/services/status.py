@@ -40,11 +40,15 @@ def floor_counts(uow: UnitOfWork) -> dict:
 class StatusReadModel:
     """Caches floor_counts between writes: reused while the event head has not moved and for at
     most `max_age_s` (the one-hour windows and active stations slide with the clock). Status is
-    polled by the router, the supervisor screens and the heartbeat; this keeps each poll cheap."""
+    polled by the router, the supervisor screens and the heartbeat; this keeps each poll cheap.
+    Under a stream of writes the head moves all the time, so the counts are then recomputed at most
+    every `min_refresh_s`: a status document is never more than that behind the last commit
+    (measured: counting the last hour's picks alone grew to ~1 ms at 500 confirmations/s)."""
 
-    def __init__(self, uow: UnitOfWork, max_age_s: float = 1.0, clock=time.monotonic):
+    def __init__(self, uow: UnitOfWork, max_age_s: float = 1.0, min_refresh_s: float = 0.25, clock=time.monotonic):
         self.uow = uow
         self.max_age_s = max_age_s
+        self.min_refresh_s = min_refresh_s
         self._clock = clock
         self._lock = threading.Lock()
         self._cached: tuple[float, int | None, dict] | None = None
@@ -52,8 +56,10 @@ class StatusReadModel:
     def counts(self, head: int | None) -> dict:
         with self._lock:
             cached = self._cached
-        if cached is not None and head is not None and cached[1] == head and self._clock() - cached[0] < self.max_age_s:
-            return cached[2]
+        if cached is not None:
+            age = self._clock() - cached[0]
+            if age < self.min_refresh_s or (head is not None and cached[1] == head and age < self.max_age_s):
+                return cached[2]
         fresh = floor_counts(self.uow)
         with self._lock:
             self._cached = (self._clock(), head, fresh)
@@ -61,9 +67,10 @@ class StatusReadModel:
 
 
 def node_status(uow: UnitOfWork, node: dict, device_checks: dict | None = None, extra_checks: dict | None = None,
-                counts: dict | None = None) -> dict:
+                counts: dict | None = None, head: int | None = None) -> dict:
     """`node` carries identity (node_id, version, boot_id, accepting_orders); `counts` may come
-    from a StatusReadModel."""
+    from a StatusReadModel (up to its min_refresh_s old); `head`, the newest committed event seq this
+    process knows of, keeps head_seq exact even then."""
     now = uow.clock()
     c = counts or floor_counts(uow)
     latency_ms = c["latency_ms"]
@@ -80,7 +87,7 @@ def node_status(uow: UnitOfWork, node: dict, device_checks: dict | None = None, 
         "time": iso(now), "accepting_orders": node.get("accepting_orders", True) and overall != "fail",
         "backlog": backlog,
         "throughput": {"lines_picked_last_hour": c["lines_picked"], "orders_shipped_last_hour": c["shipped"]},
-        "stations": {"active": c["active"]}, "checks": checks, "head_seq": c["head"],
+        "stations": {"active": c["active"]}, "checks": checks, "head_seq": max(c["head"], head or 0),
     }
 
 
