@@ -23,6 +23,8 @@ class RememberedCookieSessions(SecureCookieSessionInterface):
 
     def open_session(self, app, request):
         value = request.cookies.get(self.get_cookie_name(app))
+        if not value:  # the router's API calls: no cookie, nothing to verify (Flask builds a signer first)
+            return self.session_class()
         if value:
             hit = self._verified.get(value)
             if hit is not None and hit[0] > self._clock():

@@ -103,6 +103,10 @@ def record_status(uow: UnitOfWork, doc: dict) -> bool:
     from app.db.tables import NodeMeta
 
     now = {"status": doc["status"], "accepting_orders": doc["accepting_orders"]}
+    with uow.read_raw() as raw:  # the usual answer, every 5 s: nothing changed, so no write (and no fsync)
+        row = raw.row("SELECT value FROM node_meta WHERE key = 'last_status'")
+    if row is not None and json.loads(row[0]) == now:
+        return False
     with uow.write() as tx:
         row = tx.session.get(NodeMeta, "last_status")
         before = json.loads(row.value) if row else None
