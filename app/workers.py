@@ -63,6 +63,19 @@ def watch_status(node) -> None:
     record_status(node.uow, node.status())
 
 
+PRUNE_S = 3600.0  # events past WES_EVENT_RETENTION_DAYS go once an hour
+
+
+def prune_feed(node) -> float:
+    """Drop events past the retention; come back in a second while a backlog remains."""
+    from app.services.feed import prune_events
+
+    deleted, more = prune_events(node.uow, node.settings.event_retention_days, node.watch.read_through)
+    if deleted:
+        log.info("feed: %d event(s) older than %d days pruned", deleted, node.settings.event_retention_days)
+    return 1.0 if more else PRUNE_S
+
+
 def build_workers(node) -> list[Worker]:
     from app.printing import PrintWorker
 
@@ -74,6 +87,7 @@ def build_workers(node) -> list[Worker]:
         node.devices.print_worker = workers[-1]
     workers.append(Worker("wes-status", lambda: watch_status(node), STATUS_WATCH_S))
     workers.append(Worker("wes-checkpoint", lambda: checkpoint(node.settings.db), CHECKPOINT_S))
+    workers.append(Worker("wes-prune", lambda: prune_feed(node), PRUNE_S))
     if node.settings.router_url:
         from app.sync.heartbeat import Heartbeat
 

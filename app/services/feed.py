@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import timedelta
 
 from sqlalchemy import func
 from sqlmodel import select
 
 from app.db.tables import Event, NodeMeta
-from app.db.uow import Raw, UnitOfWork
+from app.db.uow import Raw, UnitOfWork, db_time
 from app.domain import errors
 
 from .orders import iso_text
@@ -45,6 +46,7 @@ class HeadWatch:
     def __init__(self):
         self._cond = threading.Condition()
         self.head = 0
+        self.read_through = 0  # the router has read every event up to here (it sent this cursor)
 
     def notify(self, head: int) -> None:
         with self._cond:
@@ -65,8 +67,12 @@ def read_events(uow: UnitOfWork, node_id: str, after: str | None = None, limit: 
         # One aggregate per query: SQLite answers a lone max() from the primary key, not min+max together.
         hi = raw.row("SELECT max(seq) FROM event")[0] or 0
         pruned = int((raw.row("SELECT value FROM node_meta WHERE key = 'pruned_through'") or (0,))[0])
+        if after in (None, ""):
+            after_seq = pruned  # no cursor: from the start of retention
         if after_seq > hi or after_seq < pruned:
             raise CursorExpired("cursor is beyond this stream or older than retention; resync from the snapshot")
+        if after not in (None, "") and watch is not None:
+            watch.read_through = max(watch.read_through, after_seq)  # kept for pruning (prune_events)
         rows = None if (wait and watch is not None and hi <= after_seq) else _page(raw, after_seq, limit)
     if rows is None:
         watch.wait_beyond(after_seq, wait)
@@ -92,3 +98,50 @@ def _page(raw: Raw, after_seq: int, limit: int) -> list[tuple]:
 def head_seq(uow: UnitOfWork) -> int:
     with uow.read() as s:
         return s.exec(select(func.coalesce(func.max(Event.seq), 0))).one()
+
+
+def prune_events(uow: UnitOfWork, retention_days: int, read_through: int = 0, batch: int = 2000,
+                 max_batches: int = 50) -> tuple[int, bool]:
+    """The contract: the feed keeps every event until the router has read it, and for the retention
+    period after. So an event goes only when it is older than the retention *and* the router had
+    read past it at least that long ago. `read_through` (what the router's cursors have shown since
+    start) is remembered per day in node_meta; the newest mark old enough bounds what may go.
+    Deletes oldest first, `batch` at a time in short transactions (a few ms of the writer lock
+    each), records `pruned_through` so an older cursor gets 410 cursor-expired (never a silent gap),
+    and always keeps the newest event. Returns (events deleted, whether more remain)."""
+    now = uow.clock()
+    cutoff = db_time(now - timedelta(days=retention_days))
+    # a mark of day D means "read through seq by the end of D": old enough once D + 1 day + retention has passed
+    last_eligible_day = (now - timedelta(days=retention_days + 1)).date().isoformat()
+    with uow.write() as tx:
+        row = tx.row("SELECT value FROM node_meta WHERE key = 'router_reads'")
+        marks = json.loads(row[0]) if row else []
+        today = now.date().isoformat()
+        if read_through:
+            if marks and marks[-1][0] == today:
+                marks[-1][1] = max(marks[-1][1], read_through)
+            elif not marks or read_through > marks[-1][1]:
+                marks.append([today, read_through])
+        eligible = [i for i, (day, _) in enumerate(marks) if day <= last_eligible_day]
+        allowed = marks[eligible[-1]][1] if eligible else 0
+        if eligible:
+            marks = marks[eligible[-1]:]  # older marks can never matter again
+        tx.run("INSERT INTO node_meta(key, value) VALUES ('router_reads', ?) "
+               "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (json.dumps(marks),))
+    total = 0
+    for _ in range(max_batches):
+        with uow.write() as tx:
+            head = tx.row("SELECT max(seq) FROM event")[0] or 0
+            upto = None
+            # events are appended in commit order with the committing command's clock, so the old
+            # ones are a leading run by seq; stop at the first one the router may still need
+            for seq, time_ in tx.rows("SELECT seq, time FROM event ORDER BY seq LIMIT ?", (batch,)):
+                if time_ >= cutoff or seq >= head or seq > allowed:
+                    break
+                upto = seq
+            if upto is None:
+                return total, False
+            total += tx.run("DELETE FROM event WHERE seq <= ?", (upto,))
+            tx.run("INSERT INTO node_meta(key, value) VALUES ('pruned_through', ?) "
+                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(upto),))
+    return total, True

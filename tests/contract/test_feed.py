@@ -108,3 +108,98 @@ def test_a_long_poll_with_nothing_new_returns_empty_after_the_wait(api):
     page = api.get(f"{api.base}/events", params={"after": cursor, "wait": 1}).json()
     assert page["events"] == [] and page["next_cursor"] == cursor
     assert 0.9 < time.monotonic() - t0 < 4
+
+
+def _age_events(node, through_seq: int, days: int) -> None:
+    """Back-date events up to `through_seq` (their seq order stays their time order)."""
+    import sqlite3
+    from datetime import timedelta
+
+    from app.db.uow import db_time
+
+    con = sqlite3.connect(node.settings.db)
+    try:
+        old = db_time(node.uow.clock() - timedelta(days=days))
+        con.execute("UPDATE event SET time = ? WHERE seq <= ?", (old, through_seq))
+        con.commit()
+    finally:
+        con.close()
+
+
+def _router_read_long_ago(node, monkeypatch, seq: int, days: int) -> None:
+    """The prune worker noted, `days` ago, that the router's cursor had reached `seq`."""
+    from datetime import timedelta
+
+    from app.services.feed import prune_events
+
+    real = node.uow.clock
+    then = real() - timedelta(days=days)
+    monkeypatch.setattr(node.uow, "clock", lambda: then)
+    assert prune_events(node.uow, node.settings.event_retention_days, read_through=seq) == (0, False)
+    monkeypatch.setattr(node.uow, "clock", real)
+
+
+def test_events_read_long_ago_and_past_retention_are_pruned_and_old_cursors_get_410(api, monkeypatch):
+    from app.services.feed import prune_events
+
+    node = api.node
+    for i in range(3):
+        api.put(f"{api.base}/orders/PR-{i}", json=order_body(("SKU-1", 1)))
+    seqs = db_seqs(node)
+    assert len(seqs) >= 6
+    keep_from = seqs[len(seqs) // 2]
+    retention = node.settings.event_retention_days
+    _router_read_long_ago(node, monkeypatch, seqs[-1], days=retention + 5)
+    _age_events(node, keep_from - 1, days=retention + 10)
+
+    deleted, more = prune_events(node.uow, retention, batch=2, max_batches=1)
+    assert (deleted, more) == (2, True)  # a bounded step; the worker comes back for the rest
+    deleted_rest, more = prune_events(node.uow, retention)
+    assert more is False and deleted + deleted_rest == len([s for s in seqs if s < keep_from])
+    assert db_seqs(node) == [s for s in seqs if s >= keep_from]
+
+    stream = node.stream_id
+    page = api.get(f"{api.base}/events").json()  # no cursor: from the start of retention
+    assert [e["seq"] for e in page["events"]] == [s for s in seqs if s >= keep_from]
+    at_edge = api.get(f"{api.base}/events", params={"after": f"{stream[:8]}-{keep_from - 1}"})
+    assert at_edge.status_code == 200 and at_edge.json()["events"][0]["seq"] == keep_from
+    too_old = api.get(f"{api.base}/events", params={"after": f"{stream[:8]}-{keep_from - 2}"})
+    problem_of(too_old, 410, "cursor-expired")
+
+
+def test_events_the_router_has_not_read_long_enough_ago_stay(api, monkeypatch):
+    from app.services.feed import prune_events
+
+    node = api.node
+    for i in range(2):
+        api.put(f"{api.base}/orders/PU-{i}", json=order_body(("SKU-1", 1)))
+    seqs = db_seqs(node)
+    retention = node.settings.event_retention_days
+    _age_events(node, seqs[-1], days=retention + 100)
+    assert prune_events(node.uow, retention) == (0, False)  # never read: all kept, however old
+    _router_read_long_ago(node, monkeypatch, seqs[2], days=retention + 2)
+    assert prune_events(node.uow, retention) == (3, False)  # up to what was read back then
+    assert db_seqs(node) == seqs[3:]
+    cursor = f"{node.stream_id[:8]}-{seqs[-2]}"  # today the router reads further
+    assert api.get(f"{api.base}/events", params={"after": cursor}).status_code == 200
+    assert node.watch.read_through == seqs[-2]
+    assert prune_events(node.uow, retention, node.watch.read_through) == (0, False)  # read today: kept
+    assert db_seqs(node) == seqs[3:]
+
+
+def test_pruning_keeps_the_newest_event_of_an_idle_node(api, monkeypatch):
+    from app.services.feed import prune_events
+
+    node = api.node
+    api.put(f"{api.base}/orders/PR-IDLE", json=order_body(("SKU-1", 1)))
+    seqs = db_seqs(node)
+    _router_read_long_ago(node, monkeypatch, seqs[-1], days=400)
+    _age_events(node, seqs[-1], days=500)
+    deleted, more = prune_events(node.uow, node.settings.event_retention_days)
+    assert (deleted, more) == (len(seqs) - 1, False)
+    assert db_seqs(node) == [seqs[-1]]
+    cursor = api.get(f"{api.base}/events").json()["next_cursor"]
+    assert cursor.endswith(f"-{seqs[-1]}")
+    api.put(f"{api.base}/orders/PR-IDLE-2", json=order_body(("SKU-1", 1)))  # the stream goes on
+    nxt = api.get(f"{api.base}/events", params={"after": cursor}).json()["events"]
+    assert nxt and nxt[0]["seq"] > seqs[-1]
