@@ -577,8 +577,15 @@ class StationDirector:
             if code == st.put["cubby"] or queries.is_location(self.uow, code):
                 return self._put_confirm(st, code)
             raise Refused(f"Put the {st.put['name']} in {st.put['cubby']} first (scan the cubby or press its light)")
-        zone = queries.location_zone(self.uow, code)
-        if zone is not None:
+        where = queries.location_light(self.uow, code)
+        if where is not None:
+            # scanning a blinking "order complete" cubby says it was emptied: its light goes off
+            key = (where[0] or "PW", where[1])
+            with self._lit_lock:
+                done_order = self._done_cubbies.get(key)
+            if done_order is not None:
+                self._clear_done_cubby(*key)
+                return Outcome(True, f"{code} cleared: order {done_order} is on its way to packing", "ok")
             raise Refused(f"{code} is a cubby: scan an item first")
         res = putwall.put_scan(self.uow, code)
         res["zone"] = queries.location_zone(self.uow, res["cubby"]) or "PW"

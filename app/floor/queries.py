@@ -18,6 +18,12 @@ def location_zone(uow, code: str) -> str | None:
         return row[0] if row else None
 
 
+def location_light(uow, code: str) -> tuple[str, str | None] | None:
+    """(zone, light address) of a location code, or None for anything else."""
+    with uow.read_raw() as raw:
+        return raw.row("SELECT zone, light_address FROM location WHERE code = ?", (code,))
+
+
 def is_location(uow, code: str) -> bool:
     return location_zone(uow, code) is not None
 

@@ -42,6 +42,20 @@ def test_put_wall_lights_the_cubby_and_blinks_when_the_order_is_complete(floor):
     assert lights["PW"].lit["PW01"].blink
 
 
+def test_scanning_a_blinking_complete_cubby_switches_it_off(floor):
+    node, director, lights = floor
+    add_order(node.uow, "O-B1", ("SKU-00002", 1))
+    pick_all(director, "PICK-2", "BADGE-0002", "2222", mode="bulk")
+    director.login("PUTWALL-1", "BADGE-0001", "1111")
+    director.handle_scan("PUTWALL-1", gtin(2))
+    director.handle_scan("PUTWALL-1", "PW-01")
+    assert lights["PW"].lit["PW01"].blink
+    out = director.handle_scan("PUTWALL-1", "PW-01")
+    assert out.ok and "O-B1" in out.message and "PW01" not in lights["PW"].lit
+    again = director.handle_scan("PUTWALL-1", "PW-01")  # nothing blinking there any more
+    assert not again.ok and "scan an item first" in again.message
+
+
 def test_put_wall_refuses_the_wrong_cubby_and_keeps_the_light(floor):
     node, director, lights = floor
     add_order(node.uow, "O-B1", ("SKU-00002", 1))
