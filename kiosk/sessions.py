@@ -25,12 +25,11 @@ class RememberedCookieSessions(SecureCookieSessionInterface):
         value = request.cookies.get(self.get_cookie_name(app))
         if not value:  # the router's API calls: no cookie, nothing to verify (Flask builds a signer first)
             return self.session_class()
-        if value:
-            hit = self._verified.get(value)
-            if hit is not None and hit[0] > self._clock():
-                return self.session_class(hit[1])  # a fresh copy: requests may change their session
+        hit = self._verified.get(value)
+        if hit is not None and hit[0] > self._clock():
+            return self.session_class(hit[1])  # a fresh copy: requests may change their session
         session = super().open_session(app, request)
-        if value and session is not None and len(session):  # empty = missing or failed the check
+        if session is not None and len(session):  # empty = failed the check
             with self._lock:
                 if len(self._verified) >= self.size:
                     self._verified.clear()  # stations re-verify once; simpler than LRU bookkeeping

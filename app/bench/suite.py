@@ -426,7 +426,7 @@ def bench_status_cpu(nut: NodeUnderTest, duration: float, windows: int = 5) -> d
     the median is reported next to it."""
     reqs = read_requests(nut, 1, 2, 100_000, seed=5, only="status")
     marks: list[tuple[float, int, tuple | None]] = []
-    started, halt = threading.Event(), threading.Event()
+    halt = threading.Event()
 
     def sample():
         # the client process takes a moment to start: windows begin at its first request

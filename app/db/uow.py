@@ -205,12 +205,7 @@ class UnitOfWork:
             except BaseException:
                 pass
         finally:
-            try:
-                group.conn.close()
-            finally:
-                self._group = None
-                group.done.set()
-                self._lock.release()
+            self._end_group(group)
         if ok and group.error is not None:
             raise GroupCommitFailed(str(group.error)) from group.error
 
@@ -243,16 +238,20 @@ class UnitOfWork:
     def _leave_failed_start(self, group: _Group) -> None:
         """The savepoint could not even be opened: treat the transaction as lost for the group."""
         group.broken = True
+        group.error = group.error or GroupCommitFailed("could not open a savepoint")
         try:
             group.conn.rollback()
         finally:
-            try:
-                group.conn.close()
-            finally:
-                group.error = group.error or GroupCommitFailed("could not open a savepoint")
-                self._group = None
-                group.done.set()
-                self._lock.release()
+            self._end_group(group)
+
+    def _end_group(self, group: _Group) -> None:
+        """After the COMMIT or rollback: wake the members waiting for it and free the writer."""
+        try:
+            group.conn.close()
+        finally:
+            self._group = None
+            group.done.set()
+            self._lock.release()
 
     @contextmanager
     def read_raw(self) -> Iterator[Raw]:

@@ -216,10 +216,8 @@ class StationDirector:
         """A light button (also what the button listener calls)."""
         with self._lit_lock:
             station = self._lit.get((zone, address))
-            done_order = self._done_cubbies.get((zone, address))
         if station is None:
-            if done_order is not None:
-                self._clear_done_cubby(zone, address)
+            self._clear_done_cubby(zone, address)  # a button on a blinking "order complete" cubby
             return None
         st = self.state(station)
         with st.lock:
@@ -331,13 +329,17 @@ class StationDirector:
             with self._lit_lock:
                 self._done_cubbies[(zone, address)] = order_id
 
-    def _clear_done_cubby(self, zone: str, address: str) -> None:
+    def _clear_done_cubby(self, zone: str, address: str) -> str | None:
+        """Switches a blinking "order complete" cubby off; returns its order (None if none blinked there)."""
         with self._lit_lock:
-            self._done_cubbies.pop((zone, address), None)
+            order_id = self._done_cubbies.pop((zone, address), None)
+        if order_id is None:
+            return None
         try:
             self.devices.light_off(zone, address)
         except Exception:
             log.exception("light off %s/%s failed", zone, address)
+        return order_id
 
     def _clear_done_cubby_of(self, order_id: str) -> None:
         with self._lit_lock:
@@ -580,11 +582,8 @@ class StationDirector:
         where = queries.location_light(self.uow, code)
         if where is not None:
             # scanning a blinking "order complete" cubby says it was emptied: its light goes off
-            key = (where[0] or "PW", where[1])
-            with self._lit_lock:
-                done_order = self._done_cubbies.get(key)
+            done_order = self._clear_done_cubby(where[0] or "PW", where[1])
             if done_order is not None:
-                self._clear_done_cubby(*key)
                 return Outcome(True, f"{code} cleared: order {done_order} is on its way to packing", "ok")
             raise Refused(f"{code} is a cubby: scan an item first")
         res = putwall.put_scan(self.uow, code)

@@ -11,6 +11,17 @@ from app.domain.orders import transition_event
 from app.domain.stock import check_movement
 
 
+def get_meta(raw: Raw, key: str) -> str | None:
+    """A node_meta value (stream id, pruning marks, last recorded status), or None."""
+    row = raw.row("SELECT value FROM node_meta WHERE key = ?", (key,))
+    return row[0] if row else None
+
+
+def set_meta(tx: Tx, key: str, value: str) -> None:
+    tx.run("INSERT INTO node_meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+           (key, value))
+
+
 def get_sku(session: Session, code: str) -> Sku:
     sku = session.exec(select(Sku).where(Sku.code == code)).first()
     if sku is None:

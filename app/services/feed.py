@@ -8,10 +8,11 @@ from datetime import timedelta
 from sqlalchemy import func
 from sqlmodel import select
 
-from app.db.tables import Event, NodeMeta
+from app.db.tables import Event
 from app.db.uow import Raw, UnitOfWork, db_time
 from app.domain import errors
 
+from .common import get_meta, set_meta
 from .orders import iso_text
 
 
@@ -21,9 +22,8 @@ class CursorExpired(errors.DomainError):
 
 
 def stream_id(uow: UnitOfWork) -> str:
-    with uow.read() as s:
-        row = s.get(NodeMeta, "stream_id")
-        return row.value if row else ""
+    with uow.read_raw() as raw:
+        return get_meta(raw, "stream_id") or ""
 
 
 def make_cursor(stream: str, seq: int) -> str:
@@ -62,16 +62,15 @@ def read_events(uow: UnitOfWork, node_id: str, after: str | None = None, limit: 
                 watch: HeadWatch | None = None) -> dict:
     """A page of the feed. Plain SQL: the router polls this all day, a page is 100-1000 rows."""
     with uow.read_raw() as raw:
-        stream = (raw.row("SELECT value FROM node_meta WHERE key = 'stream_id'") or ("",))[0]
-        after_seq = parse_cursor(after, stream)
+        stream = get_meta(raw, "stream_id") or ""
+        has_cursor = after not in (None, "")
         # One aggregate per query: SQLite answers a lone max() from the primary key, not min+max together.
         hi = raw.row("SELECT max(seq) FROM event")[0] or 0
-        pruned = int((raw.row("SELECT value FROM node_meta WHERE key = 'pruned_through'") or (0,))[0])
-        if after in (None, ""):
-            after_seq = pruned  # no cursor: from the start of retention
+        pruned = int(get_meta(raw, "pruned_through") or 0)
+        after_seq = parse_cursor(after, stream) if has_cursor else pruned  # no cursor: from the start of retention
         if after_seq > hi or after_seq < pruned:
             raise CursorExpired("cursor is beyond this stream or older than retention; resync from the snapshot")
-        if after not in (None, "") and watch is not None:
+        if has_cursor and watch is not None:
             watch.read_through = max(watch.read_through, after_seq)  # kept for pruning (prune_events)
         rows = None if (wait and watch is not None and hi <= after_seq) else _page(raw, after_seq, limit)
     if rows is None:
@@ -114,8 +113,7 @@ def prune_events(uow: UnitOfWork, retention_days: int, read_through: int = 0, ba
     # a mark of day D means "read through seq by the end of D": old enough once D + 1 day + retention has passed
     last_eligible_day = (now - timedelta(days=retention_days + 1)).date().isoformat()
     with uow.write() as tx:
-        row = tx.row("SELECT value FROM node_meta WHERE key = 'router_reads'")
-        marks = json.loads(row[0]) if row else []
+        marks = json.loads(get_meta(tx, "router_reads") or "[]")
         today = now.date().isoformat()
         if read_through:
             if marks and marks[-1][0] == today:
@@ -126,8 +124,7 @@ def prune_events(uow: UnitOfWork, retention_days: int, read_through: int = 0, ba
         allowed = marks[eligible[-1]][1] if eligible else 0
         if eligible:
             marks = marks[eligible[-1]:]  # older marks can never matter again
-        tx.run("INSERT INTO node_meta(key, value) VALUES ('router_reads', ?) "
-               "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (json.dumps(marks),))
+        set_meta(tx, "router_reads", json.dumps(marks))
     total = 0
     for _ in range(max_batches):
         with uow.write() as tx:
@@ -142,6 +139,5 @@ def prune_events(uow: UnitOfWork, retention_days: int, read_through: int = 0, ba
             if upto is None:
                 return total, False
             total += tx.run("DELETE FROM event WHERE seq <= ?", (upto,))
-            tx.run("INSERT INTO node_meta(key, value) VALUES ('pruned_through', ?) "
-                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(upto),))
+            set_meta(tx, "pruned_through", str(upto))
     return total, True

@@ -100,19 +100,17 @@ def record_status(uow: UnitOfWork, doc: dict) -> bool:
     """Write node.status_changed when the health or accepting_orders differs from the last recorded
     one (kept in node_meta, so a restart in the same state stays quiet; the very first observation
     is a baseline, not a change). Returns whether it wrote an event."""
-    from app.db.tables import NodeMeta
+    from .common import get_meta, set_meta
 
     now = {"status": doc["status"], "accepting_orders": doc["accepting_orders"]}
     with uow.read_raw() as raw:  # the usual answer, every 5 s: nothing changed, so no write (and no fsync)
-        row = raw.row("SELECT value FROM node_meta WHERE key = 'last_status'")
-    if row is not None and json.loads(row[0]) == now:
-        return False
-    with uow.write() as tx:
-        row = tx.session.get(NodeMeta, "last_status")
-        before = json.loads(row.value) if row else None
+        if json.loads(get_meta(raw, "last_status") or "null") == now:
+            return False
+    with uow.write() as tx:  # asked again under the writer lock: another thread may have recorded it
+        before = json.loads(get_meta(tx, "last_status") or "null")
         if before == now:
             return False
-        tx.session.merge(NodeMeta(key="last_status", value=json.dumps(now)))
+        set_meta(tx, "last_status", json.dumps(now))
         if before is None:
             return False
         failing = sorted(name for name, entries in doc["checks"].items() if any(c["status"] != "pass" for c in entries))
