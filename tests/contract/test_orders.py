@@ -191,23 +191,25 @@ def test_a_short_with_fill_all_available_ships_partial(api):
     assert short[-1]["data"]["reason"] == "not-found"
 
 
-def test_a_fill_or_kill_short_goes_to_exception_then_closed_incomplete(api):
+def short_into_exception(api, qty_found: int):
+    """Fill-or-kill order RO-1 (4 x SKU-4) shorted at its only bin: it lands in `exception`."""
     uow = api.node.uow
     put(api, "RO-1", order_body(("SKU-4", 4)))
     batch = start_picking(uow, "RO-1")
-    picking.short_pick(uow, batch["next"]["task_id"], qty_found=2, reason="not-found")
+    picking.short_pick(uow, batch["next"]["task_id"], qty_found=qty_found, reason="not-found")
     assert api.get(f"{api.base}/orders/RO-1").json()["status"] == "exception"
+    return uow
+
+
+def test_a_fill_or_kill_short_goes_to_exception_then_closed_incomplete(api):
+    uow = short_into_exception(api, qty_found=2)
     order_service.resolve_exception(uow, "RO-1", "close")
     assert api.get(f"{api.base}/orders/RO-1").json()["status"] == "closed_incomplete"
     assert [t for t, _ in events_of(api, "RO-1")][-2:] == ["order.exception", "order.closed_incomplete"]
 
 
 def test_an_exception_retried_with_stock_back_is_allocated_again(api):
-    uow = api.node.uow
-    put(api, "RO-1", order_body(("SKU-4", 4)))
-    batch = start_picking(uow, "RO-1")
-    picking.short_pick(uow, batch["next"]["task_id"], qty_found=0, reason="not-found")
-    assert api.get(f"{api.base}/orders/RO-1").json()["status"] == "exception"
+    uow = short_into_exception(api, qty_found=0)
     from app.services import inventory
 
     inventory.put_stock(uow, "SKU-4", "A-06", 10)

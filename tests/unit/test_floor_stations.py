@@ -28,11 +28,16 @@ def pick_all(director, station, badge, pin, mode="cluster"):
     return st.batch
 
 
-def test_put_wall_lights_the_cubby_and_blinks_when_the_order_is_complete(floor):
-    node, director, lights = floor
+def at_put_wall_with_one_item(node, director):
+    """Order O-B1 (one unit of SKU-00002) picked in bulk; PUTWALL-1 logged in, nothing scanned yet."""
     add_order(node.uow, "O-B1", ("SKU-00002", 1))
     pick_all(director, "PICK-2", "BADGE-0002", "2222", mode="bulk")
     director.login("PUTWALL-1", "BADGE-0001", "1111")
+
+
+def test_put_wall_lights_the_cubby_and_blinks_when_the_order_is_complete(floor):
+    node, director, lights = floor
+    at_put_wall_with_one_item(node, director)
     out = director.handle_scan("PUTWALL-1", gtin(2))
     st = director.view("PUTWALL-1")
     assert out.ok and st.put["cubby"] == "PW-01"
@@ -44,9 +49,7 @@ def test_put_wall_lights_the_cubby_and_blinks_when_the_order_is_complete(floor):
 
 def test_scanning_a_blinking_complete_cubby_switches_it_off(floor):
     node, director, lights = floor
-    add_order(node.uow, "O-B1", ("SKU-00002", 1))
-    pick_all(director, "PICK-2", "BADGE-0002", "2222", mode="bulk")
-    director.login("PUTWALL-1", "BADGE-0001", "1111")
+    at_put_wall_with_one_item(node, director)
     director.handle_scan("PUTWALL-1", gtin(2))
     director.handle_scan("PUTWALL-1", "PW-01")
     assert lights["PW"].lit["PW01"].blink
@@ -58,9 +61,7 @@ def test_scanning_a_blinking_complete_cubby_switches_it_off(floor):
 
 def test_put_wall_refuses_the_wrong_cubby_and_keeps_the_light(floor):
     node, director, lights = floor
-    add_order(node.uow, "O-B1", ("SKU-00002", 1))
-    pick_all(director, "PICK-2", "BADGE-0002", "2222", mode="bulk")
-    director.login("PUTWALL-1", "BADGE-0001", "1111")
+    at_put_wall_with_one_item(node, director)
     director.handle_scan("PUTWALL-1", gtin(2))
     out = director.handle_scan("PUTWALL-1", "PW-05")
     assert not out.ok and "PW-01" in out.message and lights["PW"].lit["PW01"].qty == 1

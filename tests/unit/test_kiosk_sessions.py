@@ -41,6 +41,15 @@ def cookie_of(resp) -> str:
     return header.split(";", 1)[0].split("=", 1)[1]
 
 
+def remembered_login():
+    """ann logs in and is seen once with her cookie, so its value is remembered."""
+    app, iface = make_app(Clock())
+    c = app.test_client()
+    value = cookie_of(c.post("/login/ann"))
+    c.get("/who")
+    return app, iface, value
+
+
 def test_verified_cookie_is_remembered_and_gives_the_same_session():
     clock = Clock()
     app, iface = make_app(clock)
@@ -52,11 +61,7 @@ def test_verified_cookie_is_remembered_and_gives_the_same_session():
 
 
 def test_altered_cookie_is_still_refused():
-    clock = Clock()
-    app, iface = make_app(clock)
-    c = app.test_client()
-    value = cookie_of(c.post("/login/ann"))
-    c.get("/who")
+    app, iface, value = remembered_login()
     forged = value[:-2] + ("AA" if not value.endswith("AA") else "BB")
     other = app.test_client()
     other.set_cookie("session", forged)
@@ -65,11 +70,7 @@ def test_altered_cookie_is_still_refused():
 
 
 def test_changing_the_session_does_not_change_what_is_remembered():
-    clock = Clock()
-    app, iface = make_app(clock)
-    c = app.test_client()
-    value = cookie_of(c.post("/login/ann"))
-    c.get("/who")
+    app, iface, value = remembered_login()
     other = app.test_client()
     other.set_cookie("session", value)
     assert other.post("/touch").text == "1"
