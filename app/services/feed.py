@@ -9,11 +9,10 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from app.db.tables import Event
-from app.db.uow import Raw, UnitOfWork, db_time
+from app.db.uow import UnitOfWork, db_time
 from app.domain import errors
 
 from .common import get_meta, set_meta
-from .orders import iso_text
 
 
 class CursorExpired(errors.DomainError):
@@ -31,13 +30,13 @@ def make_cursor(stream: str, seq: int) -> str:
     return f"{stream[:8]}-{seq}"
 
 
-def parse_cursor(cursor: str | None, stream: str) -> int:
-    if cursor in (None, ""):
-        return 0
+def parse_cursor(cursor: str) -> tuple[str, int]:
+    """(stream prefix, seq) of a cursor; the prefix is compared with the stream id read in the
+    same snapshot as the page."""
     prefix, _, seq = cursor.rpartition("-")
-    if not (seq.isascii() and seq.isdigit()) or len(seq) > 18 or (prefix and prefix != stream[:8]):
+    if not (seq.isascii() and seq.isdigit()) or len(seq) > 18:
         raise CursorExpired("this cursor does not belong to this node's event stream; resync from the snapshot")
-    return int(seq)
+    return prefix, int(seq)
 
 
 class HeadWatch:
@@ -58,40 +57,55 @@ class HeadWatch:
             self._cond.wait_for(lambda: self.head > seq, timeout=timeout)
 
 
-def read_events(uow: UnitOfWork, node_id: str, after: str | None = None, limit: int = 100, wait: float = 0,
-                watch: HeadWatch | None = None) -> dict:
-    """A page of the feed. Plain SQL: the router polls this all day, a page is 100-1000 rows."""
-    with uow.read_raw() as raw:
-        stream = get_meta(raw, "stream_id") or ""
-        has_cursor = after not in (None, "")
-        # One aggregate per query: SQLite answers a lone max() from the primary key, not min+max together.
-        hi = raw.row("SELECT max(seq) FROM event")[0] or 0
-        pruned = int(get_meta(raw, "pruned_through") or 0)
-        after_seq = parse_cursor(after, stream) if has_cursor else pruned  # no cursor: from the start of retention
-        if after_seq > hi or after_seq < pruned:
+# One statement, one snapshot, one row: the page is built by SQLite's JSON functions (see
+# UnitOfWork.read_one). The stream id and pruned_through come from the same snapshot, so a page
+# can never start in a gap left by pruning that ran between two reads. `time` is stored as
+# "YYYY-MM-DD HH:MM:SS.ffffff" (UTC) and is sent as RFC 3339 with milliseconds (orders.iso_text).
+_PAGE_SQL = """
+SELECT (SELECT value FROM node_meta WHERE key = 'stream_id'),
+       (SELECT value FROM node_meta WHERE key = 'pruned_through'),
+       (SELECT max(seq) FROM event),
+       json_group_array(json_object(
+           'seq', seq, 'id', :node || '-' || seq, 'type', type,
+           'time', substr(time, 1, 10) || 'T' || substr(time, 12, 12) || 'Z',
+           'subject', subject, 'order_version', order_version, 'data', json(data))),
+       max(seq)
+FROM (SELECT seq, type, subject, order_version, data, time FROM event
+      WHERE seq > coalesce(:after, (SELECT CAST(value AS INTEGER) FROM node_meta WHERE key = 'pruned_through'), 0)
+      ORDER BY seq LIMIT :limit)
+"""
+
+
+def read_events_json(uow: UnitOfWork, node_id: str, after: str | None = None, limit: int = 100, wait: float = 0,
+                     watch: HeadWatch | None = None) -> str:
+    """A page of the feed as the JSON text the API sends. The router polls this all day; a page is
+    100-1000 rows, built and serialized by SQLite in one statement."""
+    has_cursor = after not in (None, "")
+    prefix, after_seq = parse_cursor(after) if has_cursor else (None, None)
+    while True:
+        stream, pruned, hi, events, last = uow.read_one(
+            _PAGE_SQL, {"node": node_id, "after": after_seq, "limit": limit})
+        stream, pruned, hi = stream or "", int(pruned or 0), hi or 0
+        if has_cursor and prefix and prefix != stream[:8]:
+            raise CursorExpired("this cursor does not belong to this node's event stream; resync from the snapshot")
+        start = after_seq if has_cursor else pruned  # no cursor: from the start of retention
+        if start > hi or start < pruned:
             raise CursorExpired("cursor is beyond this stream or older than retention; resync from the snapshot")
         if has_cursor and watch is not None:
-            watch.read_through = max(watch.read_through, after_seq)  # kept for pruning (prune_events)
-        rows = None if (wait and watch is not None and hi <= after_seq) else _page(raw, after_seq, limit)
-    if rows is None:
-        watch.wait_beyond(after_seq, wait)
-        with uow.read_raw() as raw:
-            rows = _page(raw, after_seq, limit)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    last = rows[-1][0] if rows else after_seq
-    return {
-        "stream_id": stream,
-        "events": [{"seq": seq, "id": f"{node_id}-{seq}", "type": type_, "time": iso_text(time_),
-                    "subject": subject, "order_version": version, "data": json.loads(data)}
-                   for seq, type_, subject, version, data, time_ in rows],
-        "next_cursor": make_cursor(stream, last), "has_more": more,
-    }
+            watch.read_through = max(watch.read_through, start)  # kept for pruning (prune_events)
+        if last is not None or not wait or watch is None:
+            break
+        watch.wait_beyond(start, wait)  # long poll: once, then answer whatever is there
+        wait = 0
+    last = last if last is not None else start
+    return (f'{{"stream_id":{json.dumps(stream)},"events":{events},'
+            f'"next_cursor":{json.dumps(make_cursor(stream, last))},"has_more":{"true" if hi > last else "false"}}}')
 
 
-def _page(raw: Raw, after_seq: int, limit: int) -> list[tuple]:
-    return raw.rows("SELECT seq, type, subject, order_version, data, time FROM event WHERE seq > ? ORDER BY seq LIMIT ?",
-                    (after_seq, limit + 1))
+def read_events(uow: UnitOfWork, node_id: str, after: str | None = None, limit: int = 100, wait: float = 0,
+                watch: HeadWatch | None = None) -> dict:
+    """The same page as a dict (for callers inside the node and tests)."""
+    return json.loads(read_events_json(uow, node_id, after, limit, wait, watch))
 
 
 def head_seq(uow: UnitOfWork) -> int:

@@ -1,6 +1,7 @@
 """Stock commands (put stock in, adjust, count) and the inventory read model."""
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 from sqlalchemy import func
@@ -11,7 +12,7 @@ from app.db.uow import Raw, Tx, UnitOfWork, db_time
 from app.domain import errors
 from app.domain.errors import require_positive
 from app.domain.stock import ADJUSTMENT_REASONS
-from app.domain.velocity import velocity
+from app.domain.velocity import LONG_DAYS, SHORT_DAYS, velocity
 
 from .common import get_location, get_or_create_stock, get_sku, move_stock
 
@@ -100,51 +101,56 @@ def count_stock(uow: UnitOfWork, sku: str, location: str, counted: int, reason: 
 
 # ---- read models -------------------------------------------------------------------------------
 
+# One statement, one snapshot, one row (see UnitOfWork.read_one): as_of_seq, the page of SKUs
+# with their totals, inbound and velocity as JSON, the last code and whether more SKUs follow.
+# The page is the innermost subquery (ORDER BY + LIMIT), materialized in that order (once: a
+# flattened subquery ran the stock sums twice) and fed to json_group_array; each column is an index lookup per SKU (stock by sku, inbound lines by sku, and the covering
+# ledger index on sku, reason, at, delta). Velocity is units picked per day over the windows of
+# app.domain.velocity, rounded as it rounds (same text for every count, checked in the tests).
+_PAGE_SQL = """
+WITH page AS MATERIALIZED (
+    SELECT p.code,
+           (SELECT json_array(coalesce(sum(on_hand), 0), coalesce(sum(reserved), 0), coalesce(sum(damaged), 0),
+                              coalesce(sum(missing), 0))
+              FROM stock WHERE sku_id = p.id) AS totals,
+           (SELECT max(0, coalesce(sum(l.qty_expected - l.qty_received), 0)) FROM inbound_line l
+              JOIN inbound_shipment a ON a.id = l.asn_id
+             WHERE l.sku_id = p.id AND a.status IN ('awaiting', 'arrived', 'receiving')) AS inbound,
+           (SELECT json_array(coalesce(sum(CASE WHEN at >= :since_short THEN -delta ELSE 0 END), 0),
+                              coalesce(sum(-delta), 0))
+              FROM ledger WHERE sku_id = p.id AND reason = 'pick' AND at >= :since_long) AS picked
+    FROM (SELECT id, code FROM sku WHERE code > :after ORDER BY code LIMIT :limit) AS p),
+counted AS MATERIALIZED (
+    SELECT code, inbound, totals ->> 0 AS on_hand, totals ->> 1 AS reserved, totals ->> 2 AS damaged,
+           totals ->> 3 AS missing, picked ->> 0 AS units_short, picked ->> 1 AS units_long FROM page)
+SELECT as_of, items, last, EXISTS (SELECT 1 FROM sku WHERE code > last)
+FROM (SELECT (SELECT coalesce(max(seq), 0) FROM event) AS as_of,
+             json_group_array(json_object(
+                 'sku', code, 'on_hand', on_hand, 'reserved', reserved,
+                 'available', max(0, on_hand - reserved - damaged - missing),
+                 'unavailable', json_object('damaged', damaged, 'missing', missing),
+                 'inbound', inbound,
+                 'velocity', json_object('units_per_day_7d', round(units_short * 1.0 / :short_days, 3),
+                                         'units_per_day_28d', round(units_long * 1.0 / :long_days, 3)))) AS items,
+             max(code) AS last
+      FROM counted)
+"""
+
+
+def inventory_page_json(uow: UnitOfWork, after: str | None = None, limit: int = 100, now=None) -> tuple[int, str]:
+    """Per-SKU totals for the router's snapshot: (as_of_seq, the JSON text of {"as_of_seq", "items",
+    "next_cursor"}). The router pages through every SKU of the node with it."""
+    now = now or uow.clock()
+    as_of, items, last, more = uow.read_one(_PAGE_SQL, {
+        "after": after or "", "limit": limit, "short_days": SHORT_DAYS, "long_days": LONG_DAYS,
+        "since_short": db_time(now - timedelta(days=SHORT_DAYS)), "since_long": db_time(now - timedelta(days=LONG_DAYS))})
+    cursor = json.dumps(last) if more and last is not None else "null"
+    return as_of, f'{{"as_of_seq":{as_of},"items":{items},"next_cursor":{cursor}}}'
+
+
 def inventory_page(uow: UnitOfWork, after: str | None = None, limit: int = 100, now=None) -> dict:
-    """Per-SKU totals for the router's snapshot; `as_of_seq` is read in the same snapshot. Plain SQL:
-    the router pages through every SKU of the node with it."""
-    with uow.read_raw() as raw:  # one read transaction: totals and as_of_seq agree
-        as_of = raw.row("SELECT coalesce(max(seq), 0) FROM event")[0]
-        skus = raw.rows("SELECT id, code FROM sku WHERE code > ? ORDER BY code LIMIT ?", (after or "", limit + 1))
-        more = len(skus) > limit
-        skus = skus[:limit]
-        ids = [i for i, _ in skus]
-        marks = ", ".join("?" * len(ids))
-        totals, inbound, vel = {}, {}, {}
-        if ids:
-            totals = {r[0]: r[1:] for r in raw.rows(
-                "SELECT sku_id, sum(on_hand), sum(reserved), sum(damaged), sum(missing) FROM stock"
-                f" WHERE sku_id IN ({marks}) GROUP BY sku_id", ids)}
-            inbound = {r[0]: max(0, r[1] or 0) for r in raw.rows(
-                "SELECT l.sku_id, sum(l.qty_expected - l.qty_received) FROM inbound_line l"
-                " JOIN inbound_shipment a ON a.id = l.asn_id"
-                f" WHERE l.sku_id IN ({marks}) AND a.status IN ('awaiting', 'arrived', 'receiving') GROUP BY l.sku_id",
-                ids)}
-            vel = velocities(raw, ids, now or uow.clock())
-        none = velocity(0, 0)
-        items = []
-        for sku_id, code in skus:
-            on_hand, reserved, damaged, missing = totals.get(sku_id, (0, 0, 0, 0))
-            items.append({
-                "sku": code, "on_hand": on_hand, "reserved": reserved,
-                "available": max(0, on_hand - reserved - damaged - missing),
-                "unavailable": {"damaged": damaged, "missing": missing},
-                "inbound": inbound.get(sku_id, 0),
-                "velocity": vel.get(sku_id, none),
-            })
-    return {"as_of_seq": as_of, "items": items, "next_cursor": skus[-1][1] if more and skus else None}
-
-
-def velocities(raw: Raw, sku_ids: list[int], now) -> dict[int, dict]:
-    """Units picked per day over 7 and 28 days, from the ledger (covering index on sku, reason, at, delta)."""
-    if not sku_ids:
-        return {}
-    since28, since7 = db_time(now - timedelta(days=28)), db_time(now - timedelta(days=7))
-    rows = raw.rows(
-        "SELECT sku_id, sum(-delta), sum(CASE WHEN at >= ? THEN -delta ELSE 0 END) FROM ledger"
-        f" WHERE sku_id IN ({', '.join('?' * len(sku_ids))}) AND reason = 'pick' AND at >= ? GROUP BY sku_id",
-        (since7, *sku_ids, since28))
-    return {r[0]: velocity(int(r[2] or 0), int(r[1] or 0)) for r in rows}
+    """The same page as a dict (for callers inside the node and tests)."""
+    return json.loads(inventory_page_json(uow, after, limit, now)[1])
 
 
 def stock_at(uow: UnitOfWork, code: str) -> list[dict]:
