@@ -150,7 +150,7 @@ class PickTask(SQLModel, table=True):
     __tablename__ = "pick_task"
     __table_args__ = (
         Index("ix_pick_task_batch_status_seq", "batch_id", "status", "seq"),
-        Index("ix_pick_task_confirmed_at", "confirmed_at"),
+        Index("ix_pick_task_confirmed_qty", "confirmed_at", "qty_picked"),  # status: lines picked last hour
         Index("ix_pick_task_reservation", "reservation_id", "status"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)

@@ -42,28 +42,47 @@ class StatusReadModel:
     most `max_age_s` (the one-hour windows and active stations slide with the clock). Status is
     polled by the router, the supervisor screens and the heartbeat; this keeps each poll cheap.
     Under a stream of writes the head moves all the time, so the counts are then recomputed at most
-    every `min_refresh_s`: a status document is never more than that behind the last commit
-    (measured: counting the last hour's picks alone grew to ~1 ms at 500 confirmations/s)."""
+    every `min_refresh_s`, and in the background: the read that finds them due is answered with the
+    counts it has and starts the refresh on its own thread (measured: the read that paid for the
+    refresh was the p99 of status reads, 10-26 ms, while counting an hour of 500 picks/s). Counts
+    older than `stale_limit_s` (nobody asked for a while) are computed in the request instead."""
 
-    def __init__(self, uow: UnitOfWork, max_age_s: float = 1.0, min_refresh_s: float = 0.25, clock=time.monotonic):
+    def __init__(self, uow: UnitOfWork, max_age_s: float = 1.0, min_refresh_s: float = 0.25,
+                 stale_limit_s: float = 1.0, clock=time.monotonic, background: bool = True):
         self.uow = uow
         self.max_age_s = max_age_s
         self.min_refresh_s = min_refresh_s
+        self.stale_limit_s = stale_limit_s
+        self.background = background
         self._clock = clock
         self._lock = threading.Lock()
         self._cached: tuple[float, int | None, dict] | None = None
+        self._refreshing = False
 
     def counts(self, head: int | None) -> dict:
         with self._lock:
             cached = self._cached
-        if cached is not None:
-            age = self._clock() - cached[0]
-            if age < self.min_refresh_s or (head is not None and cached[1] == head and age < self.max_age_s):
-                return cached[2]
-        fresh = floor_counts(self.uow)
-        with self._lock:
-            self._cached = (self._clock(), head, fresh)
-        return fresh
+            if cached is not None:
+                age = self._clock() - cached[0]
+                if age < self.min_refresh_s or (head is not None and cached[1] == head and age < self.max_age_s):
+                    return cached[2]
+                if self.background and age < self.stale_limit_s:
+                    if not self._refreshing:
+                        self._refreshing = True
+                        threading.Thread(target=self._refresh, args=(head,), name="wes-status-refresh",
+                                         daemon=True).start()
+                    return cached[2]
+        return self._refresh(head)
+
+    def _refresh(self, head: int | None) -> dict:
+        try:
+            fresh = floor_counts(self.uow)
+            with self._lock:
+                self._cached = (self._clock(), head, fresh)
+            return fresh
+        finally:
+            with self._lock:
+                self._refreshing = False
 
 
 def node_status(uow: UnitOfWork, node: dict, device_checks: dict | None = None, extra_checks: dict | None = None,

@@ -1,6 +1,8 @@
 """When the status read model recomputes the floor counts (the expensive part of a status read)."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from app.services import status as status_mod
@@ -25,7 +27,7 @@ def model(monkeypatch):
 
     monkeypatch.setattr(status_mod, "floor_counts", fake_counts)
     clock = Clock()
-    return StatusReadModel(uow=None, max_age_s=1.0, min_refresh_s=0.25, clock=clock), clock, calls
+    return StatusReadModel(uow=None, max_age_s=1.0, min_refresh_s=0.25, clock=clock, background=False), clock, calls
 
 
 def test_unchanged_head_reuses_counts_until_max_age(model):
@@ -56,3 +58,52 @@ def test_unknown_head_is_bounded_by_min_refresh(model):
     clock.t += 0.2
     m.counts(None)
     assert len(calls) == 2
+
+
+@pytest.fixture()
+def slow_model(monkeypatch):
+    """Counts that take until the test releases them, as a refresh under load does."""
+    calls, release = [], threading.Event()
+
+    def slow_counts(uow):
+        calls.append(threading.current_thread().name)
+        if len(calls) > 1:
+            assert release.wait(5)
+        return {"n": len(calls)}
+
+    monkeypatch.setattr(status_mod, "floor_counts", slow_counts)
+    clock = Clock()
+    return StatusReadModel(uow=None, max_age_s=1.0, min_refresh_s=0.25, stale_limit_s=1.0, clock=clock), clock, calls, release
+
+
+def wait_for(predicate, timeout=5.0):
+    done = threading.Event()
+    for _ in range(int(timeout / 0.01)):
+        if predicate():
+            return True
+        done.wait(0.01)
+    return False
+
+
+def test_due_counts_are_refreshed_in_the_background_while_reads_get_the_last_ones(slow_model):
+    m, clock, calls, release = slow_model
+    assert m.counts(1) == {"n": 1}  # nothing cached yet: computed in the request
+    clock.t += 0.3
+    assert m.counts(2) == {"n": 1}  # due: answered at once, the refresh runs elsewhere
+    assert wait_for(lambda: len(calls) == 2)
+    assert calls[1] == "wes-status-refresh"
+    for head in range(3, 10):  # reads while it runs neither wait nor start another refresh
+        assert m.counts(head) == {"n": 1}
+    assert len(calls) == 2
+    release.set()
+    assert wait_for(lambda: m.counts(10) == {"n": 2})
+    assert len(calls) == 2
+
+
+def test_counts_older_than_the_stale_limit_are_computed_in_the_request(slow_model):
+    m, clock, calls, release = slow_model
+    m.counts(1)
+    release.set()
+    clock.t += 1.5  # nobody asked for 1.5 s: too old to hand out
+    assert m.counts(2) == {"n": 2}
+    assert calls[1] == threading.current_thread().name
