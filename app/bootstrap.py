@@ -13,6 +13,7 @@ from app.db.schema import upgrade
 from app.db.uow import UnitOfWork
 from app.services.feed import HeadWatch, head_seq
 from app.services.status import StatusReadModel
+from app.serving import RouterReadsFirst
 
 VERSION = "0.1.0"
 log = logging.getLogger("wes")
@@ -30,6 +31,7 @@ class Node:
     workers: list = field(default_factory=list)
     heartbeat: object = None  # app.sync.heartbeat.Heartbeat when WES_ROUTER_URL is set
     status_model: object = None  # app.services.status.StatusReadModel
+    reads_first: object = None  # app.serving.RouterReadsFirst (create_app puts it in front of the app)
     floor: object = None  # app.floor.StationDirector, made by the kiosk blueprint
 
     @property
@@ -73,7 +75,9 @@ def build_node(settings: Settings, devices=None, start_workers: bool = True) -> 
     watch = HeadWatch()
     watch.head = head_seq(uow)
     uow.on_events(watch.notify)
-    node = Node(settings=settings, uow=uow, watch=watch, stream_id=stream, status_model=StatusReadModel(uow))
+    node = Node(settings=settings, uow=uow, watch=watch, stream_id=stream, status_model=StatusReadModel(uow),
+                reads_first=RouterReadsFirst())
+    uow.after_write(node.reads_first.after_floor_write)
     node.devices = devices if devices is not None else build_devices(settings, uow)
     node.workers = build_workers(node)
     if start_workers:

@@ -137,12 +137,18 @@ class UnitOfWork:
         self._queued = 0  # threads waiting for self._lock
         self._group: _Group | None = None
         self._event_listeners: list[Callable[[int], None]] = []
+        self._after_write: list[Callable[[], None]] = []
         self.commits = 0  # COMMITs issued (with `writes`: the mean group size, for the bench)
         self.writes = 0
 
     def on_events(self, listener: Callable[[int], None]) -> None:
         """Called with the new head seq after each commit that wrote events (long-poll wake-up)."""
         self._event_listeners.append(listener)
+
+    def after_write(self, hook: Callable[[], None]) -> None:
+        """Called in the writing thread once its command is committed, before it goes on
+        (app.serving.RouterReadsFirst lets router reads go first here)."""
+        self._after_write.append(hook)
 
     def _enter(self) -> _Group:
         with self._queue_lock:
@@ -234,6 +240,8 @@ class UnitOfWork:
         if head is not None:
             for listener in self._event_listeners:
                 listener(head)
+        for hook in self._after_write:
+            hook()
 
     def _leave_failed_start(self, group: _Group) -> None:
         """The savepoint could not even be opened: treat the transaction as lost for the group."""
