@@ -107,3 +107,22 @@ def test_counts_older_than_the_stale_limit_are_computed_in_the_request(slow_mode
     clock.t += 1.5  # nobody asked for 1.5 s: too old to hand out
     assert m.counts(2) == {"n": 2}
     assert calls[1] == threading.current_thread().name
+
+
+def test_an_idle_node_polled_every_second_refreshes_in_the_background(monkeypatch):
+    threads = []
+
+    def counts(uow):
+        threads.append(threading.current_thread().name)
+        return {"n": len(threads)}
+
+    monkeypatch.setattr(status_mod, "floor_counts", counts)
+    clock = Clock()
+    m = StatusReadModel(uow=None, clock=clock)  # the defaults the node runs with
+    m.counts(7)
+    for _ in range(5):  # same head, one poll a second: past max_age, within the stale limit
+        clock.t += 1.05
+        m.counts(7)
+        assert wait_for(lambda: not m._refreshing)
+    assert threads[0] == threading.current_thread().name
+    assert threads[1:] and set(threads[1:]) == {"wes-status-refresh"}
