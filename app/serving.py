@@ -54,12 +54,13 @@ class RouterReadsFirst:
                 with self._cond:
                     self._reads += 1
                 try:
-                    return wsgi_app(environ, start_response)  # the body is built inside the call
-                finally:
-                    with self._cond:
-                        self._reads -= 1
-                        if not self._reads:
-                            self._cond.notify_all()
+                    body = wsgi_app(environ, start_response)
+                except BaseException:
+                    self._read_done()
+                    raise
+                # the read lasts until the server has sent the body and closes it (WSGI), so
+                # sending a 20 KB inventory page is covered too
+                return _ClosingBody(body, self._read_done)
             self._yield()
             self._local.floor = True
             try:
@@ -68,6 +69,12 @@ class RouterReadsFirst:
                 self._local.floor = False
 
         return app
+
+    def _read_done(self) -> None:
+        with self._cond:
+            self._reads -= 1
+            if not self._reads:
+                self._cond.notify_all()
 
     def after_floor_write(self) -> None:
         """The unit of work's after_write hook: only threads serving a floor request wait."""
@@ -82,6 +89,34 @@ class RouterReadsFirst:
             self._cond.wait_for(lambda: not self._reads, timeout=self.max_wait_s)
             self.floor_waits += 1
             self.floor_waited_s += time.perf_counter() - t0
+
+
+class _ClosingBody:
+    """A WSGI body that calls `done` once: when its last chunk has been handed to the server (each
+    chunk is sent before the next is asked for) or when the server closes it, whichever is first."""
+
+    def __init__(self, body, done):
+        self._body = body
+        self._done = done
+
+    def __iter__(self):
+        try:
+            yield from self._body
+        finally:
+            self._finish()
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._finish()
+
+    def _finish(self) -> None:
+        done, self._done = self._done, None
+        if done is not None:
+            done()
 
 
 class BackgroundServer:

@@ -55,9 +55,19 @@ class Apps:
         return [b"floor"]
 
     def call(self, env):
-        t = threading.Thread(target=self.app, args=(env, None))
+        t = threading.Thread(target=serve, args=(self.app, env))
         t.start()
         return t
+
+
+def serve(app, env) -> bytes:
+    """As a WSGI server does: call, send the body, close it."""
+    body = app(env, None)
+    try:
+        return b"".join(body)
+    finally:
+        if hasattr(body, "close"):
+            body.close()
 
 
 def test_a_floor_request_waits_while_a_router_read_is_served():
@@ -112,6 +122,35 @@ def test_no_router_read_no_wait():
     app = gate.wrap(lambda env, sr: [b"ok"])
     t0 = time.perf_counter()
     for _ in range(1000):
-        app(environ("POST", "/kiosk/api/stations/S1/picks"), None)
+        assert serve(app, environ("GET", "/api/v1/status")) == b"ok"
+        assert serve(app, environ("POST", "/kiosk/api/stations/S1/picks")) == b"ok"
         gate.after_floor_write()
     assert gate.floor_waits == 0 and time.perf_counter() - t0 < 1.0
+
+
+def test_a_read_lasts_until_its_body_is_closed_even_when_the_app_fails():
+    gate = RouterReadsFirst(max_wait_s=5)
+    closed = []
+
+    class Body(list):
+        def close(self):
+            closed.append(True)
+
+    body = gate.wrap(lambda env, sr: Body([b"page"]))(environ("GET", "/api/v1/inventory"), None)
+    assert gate._reads == 1  # being sent: floor requests still wait
+    assert b"".join(body) == b"page"
+    assert gate._reads == 0  # the last chunk went out
+    body.close()
+    body.close()  # a second close changes nothing
+    assert gate._reads == 0 and closed == [True, True]
+
+    def broken(env, sr):
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        gate.wrap(broken)(environ("GET", "/api/v1/status"), None)
+    assert gate._reads == 0
+    unread = gate.wrap(lambda env, sr: Body([b"page"]))(environ("HEAD", "/api/v1/status"), None)
+    assert gate._reads == 1
+    unread.close()  # a body the server never iterated (HEAD) ends the read when closed
+    assert gate._reads == 0
