@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import DDL, JSON, Column, Index, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 
@@ -69,6 +69,29 @@ class Ledger(SQLModel, table=True):
     ref: Optional[str] = None
     operator: Optional[str] = None
     at: datetime
+
+
+class SkuPickDay(SQLModel, table=True):
+    """Units picked per SKU and UTC day, kept by a trigger on the ledger (every writer of a pick,
+    whatever its SQL, keeps it right). The inventory page's velocity sums whole days from here and
+    only the first, partial day of each window from the ledger: a busy node has ~1,000 pick rows
+    per SKU in 28 days, and summing them per page grew with every pick."""
+
+    __tablename__ = "sku_pick_day"
+    sku_id: int = Field(primary_key=True)
+    day: str = Field(primary_key=True)  # YYYY-MM-DD, the date part of ledger.at
+    units: int = 0
+
+
+# Ledger rows are never updated or deleted (the ledger is the history), so an insert trigger is enough.
+PICK_DAY_TRIGGER = """
+CREATE TRIGGER ledger_pick_day AFTER INSERT ON ledger WHEN NEW.reason = 'pick'
+BEGIN
+    INSERT INTO sku_pick_day(sku_id, day, units) VALUES (NEW.sku_id, substr(NEW.at, 1, 10), -NEW.delta)
+    ON CONFLICT(sku_id, day) DO UPDATE SET units = units + excluded.units;
+END
+"""
+event.listen(Ledger.__table__, "after_create", DDL(PICK_DAY_TRIGGER))  # for create_all, as migration 0003
 
 
 class Order(SQLModel, table=True):

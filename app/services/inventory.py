@@ -104,9 +104,11 @@ def count_stock(uow: UnitOfWork, sku: str, location: str, counted: int, reason: 
 # One statement, one snapshot, one row (see UnitOfWork.read_one): as_of_seq, the page of SKUs
 # with their totals, inbound and velocity as JSON, the last code and whether more SKUs follow.
 # The page is the innermost subquery (ORDER BY + LIMIT), materialized in that order (once: a
-# flattened subquery ran the stock sums twice) and fed to json_group_array; each column is an index lookup per SKU (stock by sku, inbound lines by sku, and the covering
-# ledger index on sku, reason, at, delta). Velocity is units picked per day over the windows of
-# app.domain.velocity, rounded as it rounds (same text for every count, checked in the tests).
+# flattened subquery ran the stock sums twice) and fed to json_group_array. Each column is an index
+# lookup per SKU. Velocity is units picked per day over the windows of app.domain.velocity, rounded
+# as it rounds (same text for every count, checked in the tests): whole days after the window's
+# first day from sku_pick_day, that first, partial day from the ledger (covering index on sku,
+# reason, at, delta).
 _PAGE_SQL = """
 WITH page AS MATERIALIZED (
     SELECT p.code,
@@ -116,13 +118,16 @@ WITH page AS MATERIALIZED (
            (SELECT max(0, coalesce(sum(l.qty_expected - l.qty_received), 0)) FROM inbound_line l
               JOIN inbound_shipment a ON a.id = l.asn_id
              WHERE l.sku_id = p.id AND a.status IN ('awaiting', 'arrived', 'receiving')) AS inbound,
-           (SELECT json_array(coalesce(sum(CASE WHEN at >= :since_short THEN -delta ELSE 0 END), 0),
-                              coalesce(sum(-delta), 0))
-              FROM ledger WHERE sku_id = p.id AND reason = 'pick' AND at >= :since_long) AS picked
+           (SELECT coalesce(sum(units), 0) FROM sku_pick_day WHERE sku_id = p.id AND day > :short_day)
+         + (SELECT coalesce(sum(-delta), 0) FROM ledger WHERE sku_id = p.id AND reason = 'pick'
+              AND at >= :since_short AND at < :short_day_end) AS units_short,
+           (SELECT coalesce(sum(units), 0) FROM sku_pick_day WHERE sku_id = p.id AND day > :long_day)
+         + (SELECT coalesce(sum(-delta), 0) FROM ledger WHERE sku_id = p.id AND reason = 'pick'
+              AND at >= :since_long AND at < :long_day_end) AS units_long
     FROM (SELECT id, code FROM sku WHERE code > :after ORDER BY code LIMIT :limit) AS p),
 counted AS MATERIALIZED (
     SELECT code, inbound, totals ->> 0 AS on_hand, totals ->> 1 AS reserved, totals ->> 2 AS damaged,
-           totals ->> 3 AS missing, picked ->> 0 AS units_short, picked ->> 1 AS units_long FROM page)
+           totals ->> 3 AS missing, units_short, units_long FROM page)
 SELECT as_of, items, last, EXISTS (SELECT 1 FROM sku WHERE code > last)
 FROM (SELECT (SELECT coalesce(max(seq), 0) FROM event) AS as_of,
              json_group_array(json_object(
@@ -141,9 +146,14 @@ def inventory_page_json(uow: UnitOfWork, after: str | None = None, limit: int = 
     """Per-SKU totals for the router's snapshot: (as_of_seq, the JSON text of {"as_of_seq", "items",
     "next_cursor"}). The router pages through every SKU of the node with it."""
     now = now or uow.clock()
-    as_of, items, last, more = uow.read_one(_PAGE_SQL, {
-        "after": after or "", "limit": limit, "short_days": SHORT_DAYS, "long_days": LONG_DAYS,
-        "since_short": db_time(now - timedelta(days=SHORT_DAYS)), "since_long": db_time(now - timedelta(days=LONG_DAYS))})
+    params = {"after": after or "", "limit": limit, "short_days": SHORT_DAYS, "long_days": LONG_DAYS}
+    for name, days in (("short", SHORT_DAYS), ("long", LONG_DAYS)):
+        since = db_time(now - timedelta(days=days))  # the window starts inside this day...
+        first_day = since[:10]
+        params[f"since_{name}"] = since
+        params[f"{name}_day"] = first_day  # ...whole days after it come from sku_pick_day
+        params[f"{name}_day_end"] = (date.fromisoformat(first_day) + timedelta(days=1)).isoformat()
+    as_of, items, last, more = uow.read_one(_PAGE_SQL, params)
     cursor = json.dumps(last) if more and last is not None else "null"
     return as_of, f'{{"as_of_seq":{as_of},"items":{items},"next_cursor":{cursor}}}'
 
