@@ -414,9 +414,11 @@ def bench_reads_only(nut: NodeUnderTest, skus: int, duration: float, rate_per_th
     run_load("127.0.0.1", nut.port, [passes, read_requests(nut, skus, 1, len(passes), seed=4, only="events")[0]])
     reqs = read_requests(nut, skus, threads, int(duration * rate_per_thread) + 5, seed=11)
     c0 = nut.cpu()
-    res = run_load("127.0.0.1", nut.port, reqs, duration_s=duration, pace_s=1.0 / rate_per_thread)
+    with Steal() as steal, GcPauses() as gcp:  # p99s of 5-25 ms move with both: reported beside them
+        res = run_load("127.0.0.1", nut.port, reqs, duration_s=duration, pace_s=1.0 / rate_per_thread)
     cpu = nut.cpu() - c0
-    return {**_reads_summary(res), "cpu_ms_per_read": round(cpu * 1000 / max(1, res.count), 3)}
+    return {**_reads_summary(res), "cpu_ms_per_read": round(cpu * 1000 / max(1, res.count), 3),
+            "cpu_steal_pct": steal.pct, "gc": gcp.summary()}
 
 
 def bench_status_cpu(nut: NodeUnderTest, duration: float, windows: int = 5) -> dict:
@@ -735,7 +737,8 @@ def table(r: dict) -> str:
     for key in ("reads_1x", "reads_5x"):
         if key in r:
             lines.append(f"{key}: " + ", ".join(f"{k} p50/p99 {v['p50_ms']}/{v['p99_ms']} ms"
-                                                 for k, v in r[key].items() if k in ("status", "inventory", "events")))
+                                                 for k, v in r[key].items() if k in ("status", "inventory", "events"))
+                         + f", CPU steal {r[key].get('cpu_steal_pct')} %")
     s1 = r.get("scan_latency")
     if s1:
         lines.append(f"scans: {s1['sent']} sent at {s1['offered_rate_per_s']}/s, outcome p50/p99/p99.9 "
