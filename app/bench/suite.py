@@ -183,6 +183,13 @@ def _proc_stat() -> tuple[int, int] | None:
     return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
 
 
+def _steal_pct(a: tuple[int, int] | None, b: tuple[int, int] | None) -> float | None:
+    """CPU steal between two _proc_stat() samples, in per cent."""
+    if not a or not b or b[1] <= a[1]:
+        return None
+    return round(100 * (b[0] - a[0]) / (b[1] - a[1]), 1)
+
+
 class Steal:
     """Share of CPU time the hypervisor gave to other guests during a window. On a shared VM this
     is the main source of run-to-run noise, so every scenario reports it next to its numbers."""
@@ -193,9 +200,7 @@ class Steal:
         return self
 
     def __exit__(self, *exc):
-        b = _proc_stat()
-        if self._a and b and b[1] > self._a[1]:
-            self.pct = round(100 * (b[0] - self._a[0]) / (b[1] - self._a[1]), 1)
+        self.pct = _steal_pct(self._a, _proc_stat())
 
 
 class GilWait(threading.Thread):
@@ -448,7 +453,7 @@ def bench_status_cpu(nut: NodeUnderTest, duration: float, windows: int = 5) -> d
     for (c_a, n_a, s_a), (c_b, n_b, s_b) in zip(marks, marks[1:]):
         if n_b > n_a:
             per_window.append(round((c_b - c_a) * 1000 / (n_b - n_a), 3))
-            steals.append(round(100 * (s_b[0] - s_a[0]) / max(1, s_b[1] - s_a[1]), 1) if s_a and s_b else None)
+            steals.append(_steal_pct(s_a, s_b))
     ordered = sorted(per_window) or [None]
     return {"requests": res.count, "rate_per_s": round(res.throughput, 1), **_lat(res.latencies_ms),
             "cpu_steal_pct_per_window": steals, "cpu_ms_per_status_per_window": per_window,

@@ -20,6 +20,9 @@ class CursorExpired(errors.DomainError):
     status = 410
 
 
+FOREIGN_CURSOR = "this cursor does not belong to this node's event stream; resync from the snapshot"
+
+
 def stream_id(uow: UnitOfWork) -> str:
     with uow.read_raw() as raw:
         return get_meta(raw, "stream_id") or ""
@@ -35,7 +38,7 @@ def parse_cursor(cursor: str) -> tuple[str, int]:
     same snapshot as the page."""
     prefix, _, seq = cursor.rpartition("-")
     if not (seq.isascii() and seq.isdigit()) or len(seq) > 18:
-        raise CursorExpired("this cursor does not belong to this node's event stream; resync from the snapshot")
+        raise CursorExpired(FOREIGN_CURSOR)
     return prefix, int(seq)
 
 
@@ -87,7 +90,7 @@ def read_events_json(uow: UnitOfWork, node_id: str, after: str | None = None, li
             _PAGE_SQL, {"node": node_id, "after": after_seq, "limit": limit})
         stream, pruned, hi = stream or "", int(pruned or 0), hi or 0
         if has_cursor and prefix and prefix != stream[:8]:
-            raise CursorExpired("this cursor does not belong to this node's event stream; resync from the snapshot")
+            raise CursorExpired(FOREIGN_CURSOR)
         start = after_seq if has_cursor else pruned  # no cursor: from the start of retention
         if start > hi or start < pruned:
             raise CursorExpired("cursor is beyond this stream or older than retention; resync from the snapshot")

@@ -8,11 +8,11 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from app.db.tables import CycleCount, Ledger, Location, Sku, Stock
-from app.db.uow import Raw, Tx, UnitOfWork, db_time
+from app.db.uow import Tx, UnitOfWork, db_time
 from app.domain import errors
 from app.domain.errors import require_positive
 from app.domain.stock import ADJUSTMENT_REASONS
-from app.domain.velocity import LONG_DAYS, SHORT_DAYS, velocity
+from app.domain.velocity import LONG_DAYS, SHORT_DAYS
 
 from .common import get_location, get_or_create_stock, get_sku, move_stock
 

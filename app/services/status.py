@@ -70,17 +70,21 @@ class StatusReadModel:
                 if self.background and age < self.stale_limit_s:
                     if not self._refreshing:
                         self._refreshing = True
-                        threading.Thread(target=self._refresh, args=(head,), name="wes-status-refresh",
-                                         daemon=True).start()
+                        threading.Thread(target=self._refresh_in_background, args=(head,),
+                                         name="wes-status-refresh", daemon=True).start()
                     return cached[2]
         return self._refresh(head)
 
     def _refresh(self, head: int | None) -> dict:
+        fresh = floor_counts(self.uow)
+        with self._lock:
+            self._cached = (self._clock(), head, fresh)
+        return fresh
+
+    def _refresh_in_background(self, head: int | None) -> None:
+        # only this thread clears the flag: a refresh in a request must not let a second one start
         try:
-            fresh = floor_counts(self.uow)
-            with self._lock:
-                self._cached = (self._clock(), head, fresh)
-            return fresh
+            self._refresh(head)
         finally:
             with self._lock:
                 self._refreshing = False

@@ -7,6 +7,7 @@ import pytest
 
 from app.services import status as status_mod
 from app.services.status import StatusReadModel
+from tests.helpers import wait_until
 
 
 class Clock:
@@ -76,27 +77,18 @@ def slow_model(monkeypatch):
     return StatusReadModel(uow=None, max_age_s=1.0, min_refresh_s=0.25, stale_limit_s=1.0, clock=clock), clock, calls, release
 
 
-def wait_for(predicate, timeout=5.0):
-    done = threading.Event()
-    for _ in range(int(timeout / 0.01)):
-        if predicate():
-            return True
-        done.wait(0.01)
-    return False
-
-
 def test_due_counts_are_refreshed_in_the_background_while_reads_get_the_last_ones(slow_model):
     m, clock, calls, release = slow_model
     assert m.counts(1) == {"n": 1}  # nothing cached yet: computed in the request
     clock.t += 0.3
     assert m.counts(2) == {"n": 1}  # due: answered at once, the refresh runs elsewhere
-    assert wait_for(lambda: len(calls) == 2)
+    assert wait_until(lambda: len(calls) == 2)
     assert calls[1] == "wes-status-refresh"
     for head in range(3, 10):  # reads while it runs neither wait nor start another refresh
         assert m.counts(head) == {"n": 1}
     assert len(calls) == 2
     release.set()
-    assert wait_for(lambda: m.counts(10) == {"n": 2})
+    assert wait_until(lambda: m.counts(10) == {"n": 2})
     assert len(calls) == 2
 
 
@@ -123,6 +115,6 @@ def test_an_idle_node_polled_every_second_refreshes_in_the_background(monkeypatc
     for _ in range(5):  # same head, one poll a second: past max_age, within the stale limit
         clock.t += 1.05
         m.counts(7)
-        assert wait_for(lambda: not m._refreshing)
+        assert wait_until(lambda: not m._refreshing)
     assert threads[0] == threading.current_thread().name
     assert threads[1:] and set(threads[1:]) == {"wes-status-refresh"}
