@@ -4,9 +4,10 @@ from __future__ import annotations
 from flask import Flask
 
 
-def create_app(config: dict | None = None, node=None) -> Flask:
+def create_app(config: dict | None = None, node=None, kiosk: bool = True) -> Flask:
     """Flask factory. `node` (app.bootstrap.Node) is built from settings unless given; `config`
-    holds Flask settings and WES overrides (keys of app.config.Settings, lower case)."""
+    holds Flask settings and WES overrides (keys of app.config.Settings, lower case). Without
+    `kiosk` only the API is served (the router's front process, app.front)."""
     from app.bootstrap import build_node
     from app.config import Settings
 
@@ -19,7 +20,7 @@ def create_app(config: dict | None = None, node=None) -> Flask:
     app.config.update(config)
     app.json.sort_keys = False  # responses keep the order they were built in, and sorting costs per request
     app.extensions["wes"] = node
-    if node.reads_first is not None:
+    if getattr(node, "reads_first", None) is not None:
         app.wsgi_app = node.reads_first.wrap(app.wsgi_app)
 
     from app.api import bp as api_bp
@@ -28,6 +29,8 @@ def create_app(config: dict | None = None, node=None) -> Flask:
     try:
         from kiosk import bp as kiosk_bp
     except ImportError:  # the kiosk package is optional for API-only nodes
+        kiosk_bp = None
+    if not kiosk:
         kiosk_bp = None
     if kiosk_bp is not None:
         from kiosk.sessions import RememberedCookieSessions

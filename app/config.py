@@ -21,6 +21,8 @@ class Settings:
     heartbeat_s: float = 15.0  # WES_HEARTBEAT_S
     host: str = "127.0.0.1"  # WES_HOST
     port: int = 8080  # WES_PORT
+    api_front: bool = True  # WES_API_FRONT: serve the router's reads from a second process (app.front)
+    api_port: int = 8081  # WES_API_PORT: the router's port, served by that process
     threads: int = 64  # WES_THREADS: waitress worker threads (each open kiosk screen holds one for its event stream)
     synchronous: str = "FULL"  # WES_SYNCHRONOUS: SQLite synchronous (FULL or NORMAL)
     secret_key: str = ""  # WES_SECRET_KEY: kiosk session/CSRF signing; random per boot when empty
@@ -56,6 +58,9 @@ class Settings:
 
     def _coerce(self) -> None:
         self.port = int(self.port)
+        self.api_port = int(self.api_port)
+        if isinstance(self.api_front, str):
+            self.api_front = _bool(self.api_front)
         self.threads = int(self.threads)
         self.heartbeat_s = float(self.heartbeat_s)
         self.event_retention_days = int(self.event_retention_days)

@@ -60,3 +60,17 @@ def live_server(app):
 @pytest.fixture
 def auth():
     return {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def front(node, live_server):
+    """The router's front (app.front) for the live node: its own engines on the same database file,
+    on its own loopback server, passing everything but the router's reads to live_server."""
+    from app.front.app import build_front
+
+    f = build_front(node.settings, live_server.url, status_every_s=0.1)
+    server = LiveServer(f)
+    server.front = f
+    yield server
+    server.stop()
+    f.close()

@@ -126,7 +126,13 @@ def get_inbound(asn_id: str):
 
 @bp.get("/status")
 def get_status():
-    doc = node().status()
+    n = node()
+    # the router's front (app.front) serves the feed and says on its status poll how far the router
+    # has read, which pruning needs (a router reading here moves the mark in read_events_json)
+    mark = request.headers.get("X-Wes-Feed-Read-Through", "")
+    if mark.isascii() and mark.isdigit() and len(mark) <= 18:
+        n.watch.read_through = max(n.watch.read_through, int(mark))
+    doc = n.status()
     return jsonify(doc), 503 if doc["status"] == "fail" else 200
 
 

@@ -5,10 +5,6 @@ import json
 import threading
 from datetime import timedelta
 
-from sqlalchemy import func
-from sqlmodel import select
-
-from app.db.tables import Event
 from app.db.uow import UnitOfWork, db_time
 from app.domain import errors
 
@@ -112,8 +108,8 @@ def read_events(uow: UnitOfWork, node_id: str, after: str | None = None, limit: 
 
 
 def head_seq(uow: UnitOfWork) -> int:
-    with uow.read() as s:
-        return s.exec(select(func.coalesce(func.max(Event.seq), 0))).one()
+    # plain SQL: the router's front asks at every status read (an ORM session cost 1 ms of CPU)
+    return uow.read_one("SELECT coalesce(max(seq), 0) FROM event")[0]
 
 
 def prune_events(uow: UnitOfWork, retention_days: int, read_through: int = 0, batch: int = 2000,

@@ -59,12 +59,14 @@ def seeded(node):
     return node
 
 
-@pytest.fixture
-def api(live_server, seeded):
-    """requests.Session with the bearer token; .base is the /api/v1 URL of the live node."""
+@pytest.fixture(params=["node", "front"])
+def api(request, live_server, seeded):
+    """requests.Session with the bearer token; .base is the /api/v1 URL of the live node, or of the
+    router's front (app.front) in front of it: the contract holds on both ports."""
     s = requests.Session()
     s.headers["Authorization"] = f"Bearer {TOKEN}"
-    s.base = live_server.url + "/api/v1"
+    base = request.getfixturevalue("front").url if request.param == "front" else live_server.url
+    s.base = base + "/api/v1"
     s.node = seeded
     yield s
     s.close()

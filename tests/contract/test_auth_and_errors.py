@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import requests
@@ -102,9 +103,19 @@ def test_status_reports_pass_or_warn_with_200_and_fail_with_503(api, monkeypatch
     assert body["checks"]["db:latency"][0]["observedUnit"] == "ms"
     assert body["head_seq"] > 0
     monkeypatch.setattr(api.node.devices, "checks", lambda: {"printer:lp-1": [{"status": "fail", "output": "offline"}]})
-    warn = api.get(f"{api.base}/status")
+    warn = _status_once_changed(api, "warn")
     assert (warn.status_code, warn.json()["status"]) == (200, "warn")
     assert warn.json()["checks"]["printer:lp-1"] == [{"status": "fail", "output": "offline"}]
     monkeypatch.setattr(api.node.devices, "checks", lambda: {"db:disk": [{"status": "fail", "output": "disk full"}]})
-    failed = api.get(f"{api.base}/status")
+    failed = _status_once_changed(api, "fail")
     assert (failed.status_code, failed.json()["status"], failed.json()["accepting_orders"]) == (503, "fail", False)
+
+
+def _status_once_changed(api, expected: str):
+    """The node's port answers at once; the router's front copies the node's status every 0.1 s here."""
+    resp = api.get(f"{api.base}/status")
+    deadline = time.monotonic() + 3
+    while resp.json()["status"] != expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+        resp = api.get(f"{api.base}/status")
+    return resp

@@ -1,0 +1,54 @@
+"""`python -m app.front --node-url URL`: the router's front process (started by `wes serve`/`wes demo`
+through app.front.process; settings come from the same WES_* variables as the node's). Prints
+`READY <url>` once it listens, then serves until SIGTERM/SIGINT or until its parent is gone."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+
+import click
+
+
+def _orphan_watch(parent: int) -> None:
+    # The node process starts and stops the front; if the node dies without stopping it (kill -9),
+    # the front must not keep answering status for a node that is gone.
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
+@click.command()
+@click.option("--node-url", required=True, help="The node process, e.g. http://127.0.0.1:8080")
+@click.option("--threads", default=16, show_default=True)
+def main(node_url: str, threads: int) -> None:
+    from waitress.server import create_server
+
+    from app.config import Settings
+    from app.front.app import build_front
+    from app.serving import settle_heap
+
+    settings = Settings.load()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    threading.Thread(target=_orphan_watch, args=(os.getppid(),), name="wes-front-orphan", daemon=True).start()
+    front = build_front(settings, node_url)
+    server = create_server(front, host=settings.host, port=settings.api_port, threads=threads)
+    settle_heap()
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    print(f"READY http://{settings.host}:{server.effective_port}", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        front.close()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

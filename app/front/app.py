@@ -1,0 +1,108 @@
+"""The front's WSGI app: router reads answered here from the database file, every other /api/v1
+request passed to the node process (NodeProxy), anything else refused with a pointer to the node."""
+from __future__ import annotations
+
+import json
+import urllib.request
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from sqlalchemy import create_engine
+
+from app.config import Settings
+from app.db.engine import make_engines
+from app.db.uow import UnitOfWork
+from app.serving import is_router_read
+from app.services.feed import HeadWatch, head_seq, stream_id
+
+from .proxy import NodeProxy, send_problem
+from .status_copy import StatusCopy, front_status
+
+LOCAL_READS = ("/api/v1/status", "/api/v1/inventory", "/api/v1/events")
+
+
+def serves_locally(environ) -> bool:
+    """The router's polling reads; a long-polling feed read waits on the node's commit signal, so it
+    goes to the node (as does everything that writes)."""
+    return environ.get("PATH_INFO") in LOCAL_READS and is_router_read(environ)
+
+
+@dataclass
+class FrontNode:
+    """What the API blueprint needs of a node, for reads only: the database (its writer engine is
+    opened read-only, so a write reaching the front fails instead of becoming a second writer) and
+    the node's status as last copied."""
+    settings: Settings
+    uow: UnitOfWork
+    stream_id: str
+    status_copy: StatusCopy
+    watch: HeadWatch = field(default_factory=HeadWatch)
+    reads_first = None
+
+    def status(self) -> dict:
+        doc, age_s, error = self.status_copy.current()
+        return front_status(doc, age_s, head_seq(self.uow), _now(self.uow), self.settings.node_id, error,
+                            self.status_copy.stale_s)
+
+    def close(self) -> None:
+        self.status_copy.stop()
+        self.uow.writer.dispose()
+        self.uow.reader.dispose()
+
+
+def _now(uow: UnitOfWork) -> str:
+    from app.services.orders import iso
+
+    return iso(uow.clock())
+
+
+READ_THROUGH_HEADER = "X-Wes-Feed-Read-Through"
+
+
+def fetch_status(node_url: str, token: str, watch: HeadWatch, timeout_s: float = 2.0):
+    """The node's status, asked for with how far the router has read the feed here: the node prunes
+    events only once the router has read them (app.services.feed.prune_events), and the router's
+    feed reads now arrive at the front."""
+    def fetch() -> dict:
+        req = urllib.request.Request(f"{node_url}/api/v1/status", headers={
+            "Authorization": f"Bearer {token}", READ_THROUGH_HEADER: str(watch.read_through)})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+                return json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            if exc.code == 503:  # the node answers 'fail' with its document
+                return json.loads(exc.read())
+            raise
+    return fetch
+
+
+class Front:
+    def __init__(self, local_app, proxy: NodeProxy, node: FrontNode):
+        self.local_app, self.proxy, self.node = local_app, proxy, node
+
+    def __call__(self, environ, start_response):
+        if serves_locally(environ):
+            return self.local_app(environ, start_response)
+        if environ.get("PATH_INFO", "").startswith("/api/"):
+            return self.proxy(environ, start_response)
+        return send_problem(start_response, 404, "not-found",
+                            "this port serves the router's API (/api/v1); the kiosk is on the node's port",
+                            "Not Found")
+
+    def close(self) -> None:
+        self.node.close()
+
+
+def build_front(settings: Settings, node_url: str, status_every_s: float = 0.5) -> Front:
+    """The front for the node at `node_url` (its database must exist: the node migrates it first)."""
+    from app import create_app
+
+    _, reader = make_engines(settings.db, settings.synchronous)
+    read_only = create_engine(f"sqlite:///file:{settings.db}?mode=ro&uri=true", connect_args={"uri": True})
+    uow = UnitOfWork(read_only, reader)
+    watch = HeadWatch()
+    copy = StatusCopy(fetch_status(node_url, settings.router_token, watch), every_s=status_every_s).start()
+    node = FrontNode(settings=settings, uow=uow, stream_id=stream_id(uow), status_copy=copy, watch=watch)
+    local = create_app({}, node=node, kiosk=False)
+    target = urlsplit(node_url)
+    return Front(local.wsgi_app, NodeProxy(target.hostname, target.port or 80), node)
