@@ -21,18 +21,28 @@ def _serve(node, host: str, port: int, threads: int, banner: str = "") -> None:
     from waitress.server import create_server
 
     from app import create_app
+    from app.front.process import FrontProcess
     from app.serving import settle_heap
 
     app = create_app(node=node)
     server = create_server(app, host=host, port=port, threads=threads)
     settle_heap()
     url = f"http://{host}:{server.effective_port}"
-    click.echo(banner.format(url=url) if banner else f"Node WES serving on {url}")
+    front = None
+    api_url = url
+    if node.settings.api_front:
+        loopback = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+        front = FrontProcess(node.settings, f"http://{loopback}:{server.effective_port}")
+        api_url = front.start()
+    click.echo(banner.format(url=url, api_url=api_url) if banner else
+               f"Node WES serving on {url} (kiosk, API); the router's API on {api_url}/api/v1")
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
+        if front is not None:
+            front.stop()
         server.close()
         node.close()
 
@@ -92,8 +102,8 @@ def demo(db, host, port, order_count, order_rate, no_serve):
     if order_rate > 0:
         threading.Thread(target=_order_stream, args=(node, order_rate, order_count + 1), name="wes-demo-orders",
                          daemon=True).start()
-    banner = ("\nNode WES demo node {node}\n  kiosk:     {{url}}/kiosk/\n  API:       {{url}}/api/v1/status\n"
-              "  OpenAPI:   {{url}}/api/v1/openapi.json\n  API token: {token}\n"
+    banner = ("\nNode WES demo node {node}\n  kiosk:     {{url}}/kiosk/\n  API:       {{api_url}}/api/v1/status\n"
+              "  OpenAPI:   {{api_url}}/api/v1/openapi.json\n  API token: {token}\n"
               "  badges:    BADGE-0001 (picker, PIN 1111), BADGE-0003 (packer, PIN 3333), "
               "BADGE-0004 (supervisor, PIN 4444)\n  prints go to {prints}\nCtrl-C stops.\n").format(
         node=settings.node_id, token=settings.router_token,

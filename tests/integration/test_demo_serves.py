@@ -1,4 +1,5 @@
-"""`wes demo` really serves: the kiosk and the API answer on localhost with the printed token."""
+"""`wes demo` really serves: the kiosk on the node's port, the router's API on the front's (a second
+process), both on localhost with the printed token; stopping the demo stops both."""
 import os
 import re
 import signal
@@ -7,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -14,29 +16,33 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_demo_node_serves_kiosk_and_api(tmp_path):
     wes = Path(sys.executable).with_name("wes")
-    env = {**os.environ, "WES_PORT": "0", "WES_DB": str(tmp_path / "demo.db"), "WES_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "WES_PORT": "0", "WES_API_PORT": "0", "WES_DB": str(tmp_path / "demo.db"), "WES_LOG_LEVEL": "WARNING"}
     env.pop("WES_ROUTER_TOKEN", None)
     proc = subprocess.Popen([str(wes), "demo", "--orders", "5", "--order-rate", "0"], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        banner, url, token = [], None, None
+        banner, url, api, token = [], None, None, None
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and not (url and token):
+        while time.monotonic() < deadline and not (url and api and token):
             line = proc.stdout.readline()
             if not line:
                 break
             banner.append(line)
             if m := re.search(r"kiosk:\s+(http://127\.0\.0\.1:\d+)/kiosk/", line):
                 url = m.group(1)
+            if m := re.search(r"API:\s+(http://127\.0\.0\.1:\d+)/api/v1/status", line):
+                api = m.group(1)
             if m := re.search(r"API token:\s+(\S+)", line):
                 token = m.group(1)
-        assert url and token, "".join(banner)
-        status = requests.get(f"{url}/api/v1/status", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert url and api and token and api != url, "".join(banner)
+        status = requests.get(f"{api}/api/v1/status", headers={"Authorization": f"Bearer {token}"}, timeout=10)
         assert status.status_code == 200 and status.json()["backlog"]["allocated"] >= 1
-        assert requests.get(f"{url}/api/v1/status", timeout=10).status_code == 401
+        assert requests.get(f"{api}/api/v1/status", timeout=10).status_code == 401
+        assert requests.get(f"{url}/api/v1/status", headers={"Authorization": f"Bearer {token}"},
+                            timeout=10).json()["boot_id"] == status.json()["boot_id"]
         page = requests.get(f"{url}/kiosk/stations", timeout=10)
         assert page.status_code == 200 and "PICK-1" in page.text
-        assert requests.get(f"{url}/api/v1/orders/DEMO-00001", headers={"Authorization": f"Bearer {token}"},
+        assert requests.get(f"{api}/api/v1/orders/DEMO-00001", headers={"Authorization": f"Bearer {token}"},
                             timeout=10).json()["order_id"] == "DEMO-00001"
     finally:
         proc.send_signal(signal.SIGINT)
@@ -44,3 +50,5 @@ def test_demo_node_serves_kiosk_and_api(tmp_path):
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+    with pytest.raises(requests.ConnectionError):  # the front went with the node
+        requests.get(f"{api}/api/v1/status", timeout=5)
