@@ -19,15 +19,21 @@ def node():
     return current_app.extensions["wes"]
 
 
-def require_bearer() -> None:
-    """Constant-time comparison against WES_ROUTER_TOKEN; 401 with a challenge otherwise."""
-    header = request.headers.get("Authorization", "")
+UNAUTHORIZED = "a valid bearer token is required (Authorization: Bearer <token>)"
+CHALLENGE = 'Bearer realm="node-wes"'
+
+
+def bearer_ok(header: str, expected: str) -> bool:
+    """`Authorization: Bearer <token>` compared in constant time (also the router's front, app.front)."""
     scheme, _, token = header.partition(" ")
-    expected = node().settings.router_token.encode()
-    ok = scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode("utf-8", "replace"), expected)
-    if not ok:
-        raise ApiProblem(401, "unauthorized", "a valid bearer token is required (Authorization: Bearer <token>)",
-                         headers={"WWW-Authenticate": 'Bearer realm="node-wes"'})
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode("utf-8", "replace"),
+                                                              expected.encode())
+
+
+def require_bearer() -> None:
+    """Against WES_ROUTER_TOKEN; 401 with a challenge otherwise."""
+    if not bearer_ok(request.headers.get("Authorization", ""), node().settings.router_token):
+        raise ApiProblem(401, "unauthorized", UNAUTHORIZED, headers={"WWW-Authenticate": CHALLENGE})
 
 
 def json_body(optional: bool = False):

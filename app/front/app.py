@@ -7,8 +7,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from flask.sessions import SessionInterface
 from sqlalchemy import create_engine
 
+from app.api.http import CHALLENGE, UNAUTHORIZED, bearer_ok
 from app.config import Settings
 from app.db.engine import make_engines
 from app.db.uow import UnitOfWork
@@ -76,12 +78,39 @@ def fetch_status(node_url: str, token: str, watch: HeadWatch, timeout_s: float =
     return fetch
 
 
+class _NoSessions(SessionInterface):
+    """The router's API authenticates with a bearer token and keeps no session; Flask's default
+    interface builds a cookie signer for every request."""
+
+    def open_session(self, app, request):
+        return None  # Flask then uses its null session
+
+    def save_session(self, app, session, response):
+        pass
+
+
+def status_response(node: FrontNode, environ, start_response):
+    """GET /api/v1/status without Flask: the router polls it more than anything else, and Flask's
+    request machinery was half of the front's 0.5 ms of CPU per status read. Same document, same
+    401 and 503 as the API blueprint's route."""
+    if not bearer_ok(environ.get("HTTP_AUTHORIZATION", ""), node.settings.router_token):
+        return send_problem(start_response, 401, "unauthorized", UNAUTHORIZED, "Unauthorized",
+                            [("WWW-Authenticate", CHALLENGE)])
+    doc = node.status()
+    body = json.dumps(doc, separators=(",", ":")).encode()
+    start_response("503 Service Unavailable" if doc["status"] == "fail" else "200 OK",
+                   [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [b"" if environ["REQUEST_METHOD"] == "HEAD" else body]
+
+
 class Front:
     def __init__(self, local_app, proxy: NodeProxy, node: FrontNode):
         self.local_app, self.proxy, self.node = local_app, proxy, node
 
     def __call__(self, environ, start_response):
         if serves_locally(environ):
+            if environ["PATH_INFO"] == "/api/v1/status":
+                return status_response(self.node, environ, start_response)
             return self.local_app(environ, start_response)
         if environ.get("PATH_INFO", "").startswith("/api/"):
             return self.proxy(environ, start_response)
@@ -104,5 +133,6 @@ def build_front(settings: Settings, node_url: str, status_every_s: float = 0.5) 
     copy = StatusCopy(fetch_status(node_url, settings.router_token, watch), every_s=status_every_s).start()
     node = FrontNode(settings=settings, uow=uow, stream_id=stream_id(uow), status_copy=copy, watch=watch)
     local = create_app({}, node=node, kiosk=False)
+    local.session_interface = _NoSessions()
     target = urlsplit(node_url)
     return Front(local.wsgi_app, NodeProxy(target.hostname, target.port or 80), node)

@@ -22,10 +22,10 @@ def problem_body(status: int, code: str, detail: str) -> bytes:
                        "status": status, "detail": detail, "code": code}).encode()
 
 
-def send_problem(start_response, status: int, code: str, detail: str, reason: str):
+def send_problem(start_response, status: int, code: str, detail: str, reason: str, headers=()):
     body = problem_body(status, code, detail)
     start_response(f"{status} {reason}", [("Content-Type", "application/problem+json"),
-                                          ("Content-Length", str(len(body)))])
+                                          ("Content-Length", str(len(body))), *headers])
     return [body]
 
 

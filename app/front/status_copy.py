@@ -4,7 +4,6 @@ so a router's status read never waits for the node. head_seq is read from the da
 request, so it stays exact."""
 from __future__ import annotations
 
-import copy
 import logging
 import threading
 import time
@@ -23,7 +22,9 @@ def front_status(doc: dict | None, age_s: float, head: int, now: str, node_id: s
     stale = doc is None or age_s > stale_s
     # never heard from the node: its counts are unknown; the shape stays the contract's (zeros) and
     # the check says why
-    out = copy.deepcopy(doc) if doc is not None else {
+    # the copy is shared by every request: only the parts changed here are copied (a deep copy was
+    # half of the front's CPU per status read)
+    out = {**doc, "backlog": dict(doc.get("backlog", {})), "checks": dict(doc.get("checks", {}))} if doc is not None else {
         "status": "fail", "node_id": node_id, "version": "", "boot_id": "", "accepting_orders": False,
         "backlog": {"received": 0, "allocated": 0, "picking": 0, "picked": 0, "packed": 0, "oldest_unshipped_age_s": 0},
         "throughput": {"lines_picked_last_hour": 0, "orders_shipped_last_hour": 0}, "stations": {"active": 0},

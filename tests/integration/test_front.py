@@ -38,6 +38,7 @@ def test_reads_are_answered_by_the_front_with_the_nodes_documents(stocked, live_
     status = get(front.url, "/api/v1/status").json()
     node_doc = stocked.status()
     assert status["head_seq"] == node_doc["head_seq"] and status["boot_id"] == node_doc["boot_id"]
+    assert set(status) == set(node_doc) and set(status["checks"]) == set(node_doc["checks"]) | {"node:status-copy"}
     assert status["checks"]["node:status-copy"][0]["status"] == "pass"
     # the counts are the node's (refreshed there in the background, copied here every 0.1 s)
     assert wait_until(lambda: get(front.url, "/api/v1/status").json()["backlog"]["allocated"] == 1, timeout=5)
@@ -60,7 +61,11 @@ def test_writes_and_other_requests_reach_the_node_unchanged(stocked, live_server
 
 
 def test_the_front_asks_for_the_token_itself_and_keeps_entity_tags(stocked, front):
-    assert requests.get(f"{front.url}/api/v1/status", timeout=10).status_code == 401
+    refused = requests.get(f"{front.url}/api/v1/status", timeout=10)
+    assert refused.status_code == 401 and refused.headers["WWW-Authenticate"] == 'Bearer realm="node-wes"'
+    assert refused.headers["Content-Type"] == "application/problem+json" and refused.json()["code"] == "unauthorized"
+    head = requests.head(f"{front.url}/api/v1/status", headers=AUTH, timeout=10)
+    assert head.status_code == 200 and head.content == b"" and int(head.headers["Content-Length"]) > 100
     assert requests.get(f"{front.url}/api/v1/inventory", headers={"Authorization": "Bearer nope"},
                         timeout=10).json()["code"] == "unauthorized"
     first = get(front.url, "/api/v1/inventory")
