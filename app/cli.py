@@ -30,13 +30,17 @@ def _serve(node, host: str, port: int, threads: int, banner: str = "") -> None:
     url = f"http://{host}:{server.effective_port}"
     front = None
     api_url = url
-    if node.settings.api_front:
-        loopback = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
-        front = FrontProcess(node.settings, f"http://{loopback}:{server.effective_port}")
-        api_url = front.start()
-    click.echo(banner.format(url=url, api_url=api_url) if banner else
-               f"Node WES serving on {url} (kiosk, API); the router's API on {api_url}/api/v1")
     try:
+        if node.settings.api_front:
+            loopback = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+            front = FrontProcess(node.settings, f"http://{loopback}:{server.effective_port}")
+            try:
+                api_url = front.start()
+            except RuntimeError as exc:  # e.g. its port in use: the node stops here, as for its own port
+                raise click.ClickException(f"{exc} (WES_API_PORT={node.settings.api_port}; "
+                                           "WES_API_FRONT=false serves the router from WES_PORT)") from None
+        click.echo(banner.format(url=url, api_url=api_url) if banner else
+                   f"Node WES serving on {url} (kiosk, API); the router's API on {api_url}/api/v1")
         server.run()
     except KeyboardInterrupt:
         pass

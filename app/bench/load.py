@@ -39,6 +39,26 @@ class LoadResult:
         return self.count / self.elapsed_s if self.elapsed_s else 0.0
 
 
+def merge_results(results: list[LoadResult]) -> LoadResult:
+    """Several runs as one (their elapsed times added)."""
+    out = LoadResult([], {}, [], 0.0)
+    for r in results:
+        out.latencies_ms += r.latencies_ms
+        out.errors += r.errors
+        out.elapsed_s += r.elapsed_s
+        for target, source in ((out.statuses, r.statuses), (out.bodies_with, r.bodies_with)):
+            for k, v in source.items():
+                target[k] = target.get(k, 0) + v
+        for tag, lat in r.by_tag.items():
+            out.by_tag.setdefault(tag, []).extend(lat)
+        for target, source in ((out.statuses_by_tag, r.statuses_by_tag), (out.seen_by_tag, r.seen_by_tag)):
+            for tag, counts in source.items():
+                mine = target.setdefault(tag, {})
+                for k, v in counts.items():
+                    mine[k] = mine.get(k, 0) + v
+    return out
+
+
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")

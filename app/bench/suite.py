@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 
 import psutil
 
-from app.bench.load import Request, percentile, run_load
+from app.bench.load import Request, merge_results, percentile, run_load
 from app.serving import settle_heap
 
 TOKEN = "bench-token-0123456789abcdef"
@@ -419,23 +419,43 @@ def _reads_summary(res) -> dict:
     return out
 
 
-def bench_reads_only(nut: NodeUnderTest, skus: int, duration: float, rate_per_thread: float = 10.0,
-                     threads: int = 3) -> dict:
-    # warm-up, not measured: first requests pay for imports, template and statement compilation, and
-    # a database file just opened is cold in the OS page cache (measured: inventory p99 8 ms cold,
-    # 2.4 ms warm at 5M events). The router pages through the whole inventory anyway, so one full
-    # pass of it and as many feed pages bring both databases to the same steady state.
+def _warm_up_reads(nut: NodeUnderTest, skus: int) -> None:
+    """Not measured: first requests pay for imports and statement compilation, and a database file
+    just opened is cold in the OS page cache (measured: inventory p99 8 ms cold, 2.4 ms warm at 5M
+    events). The router pages through the whole inventory anyway, so one full pass of it and as many
+    feed pages bring both databases to the same steady state."""
     run_load("127.0.0.1", nut.router_port, read_requests(nut, skus, 3, 20, seed=3))
     passes = [Request("GET", f"/api/v1/inventory?after=SKU-{n:05d}&limit=100", None, _auth(), "inventory")
               for n in range(0, skus, 100)]
     run_load("127.0.0.1", nut.router_port, [passes, read_requests(nut, skus, 1, len(passes), seed=4, only="events")[0]])
-    reqs = read_requests(nut, skus, threads, int(duration * rate_per_thread) + 5, seed=11)
-    c0 = nut.front_cpu()
-    with Steal() as steal:  # p99s of 5-25 ms move with it: reported beside them
-        res = run_load("127.0.0.1", nut.router_port, reqs, duration_s=duration, pace_s=1.0 / rate_per_thread)
-    cpu = nut.front_cpu() - c0
-    return {**_reads_summary(res), "front_cpu_ms_per_read": round(cpu * 1000 / max(1, res.count), 3),
-            "cpu_steal_pct": steal.pct}
+
+
+def bench_reads_compared(nuts: dict[str, NodeUnderTest], skus: int, duration: float, windows: int = 4,
+                         rate_per_thread: float = 10.0, threads: int = 3) -> dict:
+    """Paced reads only, `duration` seconds per database, the databases taking turns in `windows`
+    slices: a noisy minute on the shared VM then falls on both sides of the 5M / 1M ratio (measured
+    one after the other, minutes apart, the same two databases gave ratios from 0.3 to 2.7)."""
+    for nut in nuts.values():
+        _warm_up_reads(nut, skus)
+    runs = {name: [] for name in nuts}
+    cpu = {name: 0.0 for name in nuts}
+    steals = {name: [] for name in nuts}
+    for w in range(windows):
+        for name, nut in nuts.items():
+            reqs = read_requests(nut, skus, threads, int(duration / windows * rate_per_thread) + 5, seed=11 + w)
+            c0 = nut.front_cpu()
+            with Steal() as steal:  # p99s of 5-25 ms move with it: reported beside them
+                runs[name].append(run_load("127.0.0.1", nut.router_port, reqs, duration_s=duration / windows,
+                                           pace_s=1.0 / rate_per_thread))
+            cpu[name] += nut.front_cpu() - c0
+            steals[name].append(steal.pct)
+    out = {}
+    for name in nuts:
+        res = merge_results(runs[name])
+        out[name] = {**_reads_summary(res), "front_cpu_ms_per_read": round(cpu[name] * 1000 / max(1, res.count), 3),
+                     "cpu_steal_pct": round(sum(steals[name]) / len(steals[name]), 1),
+                     "cpu_steal_pct_per_window": steals[name]}
+    return out
 
 
 def bench_status_cpu(nut: NodeUnderTest, duration: float, windows: int = 5) -> dict:
@@ -583,9 +603,6 @@ def run_suite(opts: Options) -> dict:
     nut = NodeUnderTest(_working_copy(base_db, os.path.join(workdir, f"{tag}-run.db")), opts.threads)
     settle_heap()
     try:
-        # reads first, on the fresh copy: the same conditions as the 5x database below
-        _log(f"scenario 4a: reads only at {sizes['events']} events, {reads_s:.0f} s")
-        results["reads_1x"] = bench_reads_only(nut, sizes["skus"], reads_s)
         _log("scenario 5: CPU per status read")
         results["status_cpu"] = bench_status_cpu(nut, 5.0 if quick else 15.0)
 
@@ -626,20 +643,28 @@ def run_suite(opts: Options) -> dict:
     finally:
         nut.close()
 
-    if not opts.skip_5m:
-        big_db = _ensure_db(os.path.join(workdir, f"{tag}-5x.db"), keep=opts.keep_db,
-                            skus=sizes["skus"], orders=sizes["orders"], events=big_events)
-        nut = NodeUnderTest(big_db, opts.threads)
+    # reads only, on a fresh copy of the 1M database and on the 5M one, taking turns
+    reads_db = _working_copy(base_db, os.path.join(workdir, f"{tag}-reads.db"))
+    nuts = {"reads_1x": NodeUnderTest(reads_db, opts.threads)}
+    big_db = None
+    try:
+        if not opts.skip_5m:
+            big_db = _ensure_db(os.path.join(workdir, f"{tag}-5x.db"), keep=opts.keep_db,
+                                skus=sizes["skus"], orders=sizes["orders"], events=big_events)
+            nuts["reads_5x"] = NodeUnderTest(big_db, opts.threads)
         settle_heap()
-        try:
-            _log(f"scenario 4b: reads only at {big_events} events, {reads_s:.0f} s")
-            results["reads_5x"] = bench_reads_only(nut, sizes["skus"], reads_s)
-        finally:
-            nut.close()
-        if not opts.keep_db:
-            for suffix in ("", "-wal", "-shm", ".size"):
-                if os.path.exists(big_db + suffix):
-                    os.remove(big_db + suffix)
+        _log(f"scenario 4: reads only ({', '.join(nuts)}), {reads_s:.0f} s each, taking turns")
+        results.update(bench_reads_compared(nuts, sizes["skus"], reads_s))
+    finally:
+        for n in nuts.values():
+            n.close()
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(reads_db + suffix):
+            os.remove(reads_db + suffix)
+    if big_db and not opts.keep_db:
+        for suffix in ("", "-wal", "-shm", ".size"):
+            if os.path.exists(big_db + suffix):
+                os.remove(big_db + suffix)
     if not opts.keep_db:
         for suffix in ("", "-wal", "-shm", ".size"):
             if os.path.exists(base_db + suffix):

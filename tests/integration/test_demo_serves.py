@@ -52,3 +52,18 @@ def test_demo_node_serves_kiosk_and_api(tmp_path):
             proc.kill()
     with pytest.raises(requests.ConnectionError):  # the front went with the node
         requests.get(f"{api}/api/v1/status", timeout=5)
+
+
+def test_a_front_port_in_use_stops_the_node_with_a_message_naming_it(tmp_path):
+    import socket
+
+    wes = Path(sys.executable).with_name("wes")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {**os.environ, "WES_PORT": "0", "WES_API_PORT": str(port), "WES_DB": str(tmp_path / "n.db"),
+               "WES_DEVICES": "none", "WES_LOG_LEVEL": "WARNING"}
+        done = subprocess.run([str(wes), "serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=90)
+    assert done.returncode != 0
+    assert f"WES_API_PORT={port}" in done.stderr and "did not start" in done.stderr
