@@ -3,6 +3,8 @@ request passed to the node process (NodeProxy), anything else refused with a poi
 from __future__ import annotations
 
 import json
+import logging
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -14,13 +16,14 @@ from app.api.http import CHALLENGE, UNAUTHORIZED, bearer_ok
 from app.config import Settings
 from app.db.engine import make_engines
 from app.db.uow import UnitOfWork
-from app.serving import is_router_read
 from app.services.feed import HeadWatch, head_seq, stream_id
+from app.serving import is_router_read
 
 from .proxy import NodeProxy, send_problem
 from .status_copy import StatusCopy, front_status
 
 LOCAL_READS = ("/api/v1/status", "/api/v1/inventory", "/api/v1/events")
+log = logging.getLogger("wes.front")
 
 
 def serves_locally(environ) -> bool:
@@ -96,7 +99,12 @@ def status_response(node: FrontNode, environ, start_response):
     if not bearer_ok(environ.get("HTTP_AUTHORIZATION", ""), node.settings.router_token):
         return send_problem(start_response, 401, "unauthorized", UNAUTHORIZED, "Unauthorized",
                             [("WWW-Authenticate", CHALLENGE)])
-    doc = node.status()
+    try:
+        doc = node.status()
+    except Exception:  # e.g. the database file cannot be read: a problem, as the blueprint answers
+        log.exception("status read failed")
+        return send_problem(start_response, 500, "internal-error",
+                            "the node failed to handle this request; it has been logged", "Internal Server Error")
     body = json.dumps(doc, separators=(",", ":")).encode()
     start_response("503 Service Unavailable" if doc["status"] == "fail" else "200 OK",
                    [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])

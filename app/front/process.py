@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 
 from app.config import Settings
 
@@ -35,6 +34,7 @@ class FrontProcess:
         self.proc: subprocess.Popen | None = None
         self.restarts = 0
         self._stopping = threading.Event()
+        self._lock = threading.Lock()  # a restart and stop() never overlap: no front is left behind
         self._watcher: threading.Thread | None = None
 
     def _spawn(self) -> str:
@@ -42,7 +42,10 @@ class FrontProcess:
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env = front_env(self.settings, self.port)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
-        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
+        with self._lock:
+            if self._stopping.is_set():
+                raise RuntimeError("stopping")
+            self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
         ready: list[str] = []
         reader = threading.Thread(target=lambda: ready.append(self.proc.stdout.readline()), daemon=True)
         reader.start()
@@ -79,7 +82,8 @@ class FrontProcess:
                 delay = min(delay * 2, 30.0)
 
     def stop(self) -> None:
-        self._stopping.set()
+        with self._lock:
+            self._stopping.set()
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 log = logging.getLogger("wes.front")
 CHECK = "node:status-copy"  # api-health-check draft: component:measurement
@@ -79,7 +79,7 @@ class StatusCopy:
         doc, at = self._copy
         return doc, max(0.0, self.clock() - at), self._error
 
-    def start(self) -> "StatusCopy":
+    def start(self) -> StatusCopy:
         # not fetched here: the node may only start answering after the front has started
         self._thread = threading.Thread(target=self._run, name="wes-front-status", daemon=True)
         self._thread.start()

@@ -85,9 +85,8 @@ def test_a_long_poll_through_the_front_wakes_on_the_nodes_next_event(stocked, li
 
 
 def test_the_front_cannot_write(stocked, front):
-    with pytest.raises(OperationalError, match="readonly"):
-        with front.front.node.uow.writer.begin() as conn:
-            conn.exec_driver_sql("DELETE FROM sku")
+    with pytest.raises(OperationalError, match="readonly"), front.front.node.uow.writer.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM sku")
 
 
 def test_other_paths_are_refused_with_a_pointer_to_the_node(front):
@@ -144,3 +143,14 @@ def _answers(url) -> bool:
         return get(url, "/api/v1/status").status_code == 200
     except requests.ConnectionError:
         return False
+
+
+def test_a_status_read_that_fails_is_a_logged_problem_not_a_bare_500(front, monkeypatch, caplog):
+    def broken():
+        raise OperationalError("SELECT 1", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(front.front.node, "status", broken)
+    r = get(front.url, "/api/v1/status")
+    assert r.status_code == 500 and r.headers["Content-Type"] == "application/problem+json"
+    assert r.json()["code"] == "internal-error"
+    assert "status read failed" in caplog.text
