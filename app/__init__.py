@@ -20,18 +20,18 @@ def create_app(config: dict | None = None, node=None, kiosk: bool = True) -> Fla
     app.config.update(config)
     app.json.sort_keys = False  # responses keep the order they were built in, and sorting costs per request
     app.extensions["wes"] = node
-    if getattr(node, "reads_first", None) is not None:
+    if node.reads_first is not None:
         app.wsgi_app = node.reads_first.wrap(app.wsgi_app)
 
     from app.api import bp as api_bp
 
     app.register_blueprint(api_bp)
-    try:
-        from kiosk import bp as kiosk_bp
-    except ImportError:  # the kiosk package is optional for API-only nodes
-        kiosk_bp = None
-    if not kiosk:
-        kiosk_bp = None
+    kiosk_bp = None
+    if kiosk:  # the router's front serves only the API: it need not load the floor's screens
+        try:
+            from kiosk import bp as kiosk_bp
+        except ImportError:  # the kiosk package is optional for API-only nodes
+            kiosk_bp = None
     if kiosk_bp is not None:
         from kiosk.sessions import RememberedCookieSessions
 

@@ -19,6 +19,9 @@ def node():
     return current_app.extensions["wes"]
 
 
+# the router's front (app.front) serves the feed and tells the node, on its status poll, how far the
+# router has read it (pruning waits for that)
+READ_THROUGH_HEADER = "X-Wes-Feed-Read-Through"
 UNAUTHORIZED = "a valid bearer token is required (Authorization: Bearer <token>)"
 CHALLENGE = 'Bearer realm="node-wes"'
 

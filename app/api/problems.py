@@ -25,14 +25,23 @@ class ApiProblem(Exception):
         self.headers = headers or {}
 
 
-def problem(status: int, code: str, detail: str, errors: list[dict] | None = None,
-            headers: dict | None = None, **extra) -> Response:
+INTERNAL_ERROR = "the node failed to handle this request; it has been logged"
+
+
+def problem_document(status: int, code: str, detail: str, errors: list[dict] | None = None, **extra) -> dict:
+    """The problem+json body (also sent by the router's front, app.front, outside Flask)."""
     body = {"type": f"urn:node-wes:problem:{code}", "title": code.replace("-", " ").capitalize(),
             "status": status, "detail": detail, "code": code}
     if errors is not None:
         body["errors"] = errors
     body.update(extra)
-    resp = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    return body
+
+
+def problem(status: int, code: str, detail: str, errors: list[dict] | None = None,
+            headers: dict | None = None, **extra) -> Response:
+    resp = Response(json.dumps(problem_document(status, code, detail, errors, **extra)), status=status,
+                    mimetype=PROBLEM_JSON)
     for k, v in (headers or {}).items():
         resp.headers[k] = v
     return resp
@@ -80,7 +89,7 @@ def register(bp) -> None:
     @bp.errorhandler(Exception)
     def _unexpected(exc):  # a bug, not bad input: logged with its stack, answered as a problem
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return problem(500, "internal-error", "the node failed to handle this request; it has been logged")
+        return problem(500, "internal-error", INTERNAL_ERROR)
 
     @bp.app_errorhandler(404)
     @bp.app_errorhandler(405)

@@ -11,7 +11,16 @@ from app.domain.orders import OrderStatus
 from app.services import feed, inbound, inventory, orders
 
 from . import bp
-from .http import if_match_version, int_arg, json_body, node, none_match, number_arg, require_bearer
+from .http import (
+    READ_THROUGH_HEADER,
+    if_match_version,
+    int_arg,
+    json_body,
+    node,
+    none_match,
+    number_arg,
+    require_bearer,
+)
 from .openapi import openapi_document
 from .problems import validation_problem
 
@@ -127,9 +136,8 @@ def get_inbound(asn_id: str):
 @bp.get("/status")
 def get_status():
     n = node()
-    # the router's front (app.front) serves the feed and says on its status poll how far the router
-    # has read, which pruning needs (a router reading here moves the mark in read_events_json)
-    mark = request.headers.get("X-Wes-Feed-Read-Through", "")
+    # a router reading the feed here moves the mark in read_events_json; reading it at the front, here
+    mark = request.headers.get(READ_THROUGH_HEADER, "")
     if mark.isascii() and mark.isdigit() and len(mark) <= 18:
         n.watch.read_through = max(n.watch.read_through, int(mark))
     doc = n.status()

@@ -29,7 +29,6 @@ class Profiled:
         self._local = threading.local()
         self._profiles: list[cProfile.Profile] = []
         self._lock = threading.Lock()
-        self.requests = 0  # served so far (the bench's CPU-per-request windows)
 
     def _profile(self) -> cProfile.Profile:
         p = getattr(self._local, "p", None)
@@ -40,8 +39,6 @@ class Profiled:
         return p
 
     def __call__(self, environ, start_response):
-        with self._lock:
-            self.requests += 1
         if not self.on:
             return self.app(environ, start_response)
         p = self._profile()

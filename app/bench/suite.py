@@ -82,6 +82,13 @@ def _gtin(sku_code: str) -> str:
     return make_gtin13("400638", int(sku_code.split("-")[1]))
 
 
+def _remove_db(path: str, suffixes=("", "-wal", "-shm", ".size")) -> None:
+    """A database file with its WAL, shared-memory index and size stamp."""
+    for suffix in suffixes:
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+
+
 def _ensure_db(path: str, skus: int, orders: int, events: int, keep: bool) -> str:
     """Generate (or, with --keep-db, reuse) a database of this size."""
     from app.bench.datagen import generate
@@ -91,9 +98,7 @@ def _ensure_db(path: str, skus: int, orders: int, events: int, keep: bool) -> st
     if keep and os.path.exists(path) and os.path.exists(stamp) and open(stamp).read() == want:
         _log(f"reusing {path} ({want})")
         return path
-    for suffix in ("", "-wal", "-shm", ".size"):
-        if os.path.exists(path + suffix):
-            os.remove(path + suffix)
+    _remove_db(path)
     _log(f"generating {path}: {skus} SKUs, {orders} orders, {events} events")
     generate(path, skus=skus, orders=orders, events=events, progress=True)
     with open(stamp, "w") as fh:
@@ -102,9 +107,7 @@ def _ensure_db(path: str, skus: int, orders: int, events: int, keep: bool) -> st
 
 
 def _working_copy(src: str, dst: str) -> str:
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(dst + suffix):
-            os.remove(dst + suffix)
+    _remove_db(dst)
     shutil.copyfile(src, dst)
     return dst
 
@@ -280,9 +283,7 @@ def bench_baseline(workdir: str, threads: int, duration: float) -> dict:
     from app.bench.server import ServerThread
 
     db = os.path.join(workdir, "baseline.db")
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(db + suffix):
-            os.remove(db + suffix)
+    _remove_db(db)
     server = ServerThread(create_baseline_app(db), threads=threads, name="baseline-server")
     try:
         hdr = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -658,17 +659,11 @@ def run_suite(opts: Options) -> dict:
     finally:
         for n in nuts.values():
             n.close()
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(reads_db + suffix):
-            os.remove(reads_db + suffix)
+    _remove_db(reads_db)
     if big_db and not opts.keep_db:
-        for suffix in ("", "-wal", "-shm", ".size"):
-            if os.path.exists(big_db + suffix):
-                os.remove(big_db + suffix)
+        _remove_db(big_db)
     if not opts.keep_db:
-        for suffix in ("", "-wal", "-shm", ".size"):
-            if os.path.exists(base_db + suffix):
-                os.remove(base_db + suffix)
+        _remove_db(base_db)
     results["suite_seconds"] = round(time.time() - t_suite, 1)
     results["targets"] = evaluate(results)
     results["passed"] = all(t["pass"] for t in results["targets"] if t["pass"] is not None)

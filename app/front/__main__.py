@@ -13,6 +13,10 @@ import time
 import click
 
 
+def _stop(*_) -> None:
+    raise KeyboardInterrupt  # SIGTERM ends the server loop like Ctrl-C, so the finally below runs
+
+
 def _orphan_watch(parent: int) -> None:
     # The node process starts and stops the front; if the node dies without stopping it (kill -9),
     # the front must not keep answering status for a node that is gone.
@@ -38,7 +42,7 @@ def main(node_url: str, threads: int) -> None:
     front = build_front(settings, node_url)
     server = create_server(front, host=settings.host, port=settings.api_port, threads=threads)
     settle_heap()
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _stop)
     print(f"READY http://{settings.host}:{server.effective_port}", flush=True)
     try:
         server.run()

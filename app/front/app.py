@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 from flask.sessions import SessionInterface
 from sqlalchemy import create_engine
 
-from app.api.http import CHALLENGE, UNAUTHORIZED, bearer_ok
+from app.api.http import CHALLENGE, READ_THROUGH_HEADER, UNAUTHORIZED, bearer_ok
+from app.api.problems import INTERNAL_ERROR
 from app.config import Settings
 from app.db.engine import make_engines
 from app.db.uow import UnitOfWork
@@ -61,9 +62,6 @@ def _now(uow: UnitOfWork) -> str:
     return iso(uow.clock())
 
 
-READ_THROUGH_HEADER = "X-Wes-Feed-Read-Through"
-
-
 def fetch_status(node_url: str, token: str, watch: HeadWatch, timeout_s: float = 2.0):
     """The node's status, asked for with how far the router has read the feed here: the node prunes
     events only once the router has read them (app.services.feed.prune_events), and the router's
@@ -103,8 +101,7 @@ def status_response(node: FrontNode, environ, start_response):
         doc = node.status()
     except Exception:  # e.g. the database file cannot be read: a problem, as the blueprint answers
         log.exception("status read failed")
-        return send_problem(start_response, 500, "internal-error",
-                            "the node failed to handle this request; it has been logged", "Internal Server Error")
+        return send_problem(start_response, 500, "internal-error", INTERNAL_ERROR, "Internal Server Error")
     body = json.dumps(doc, separators=(",", ":")).encode()
     start_response("503 Service Unavailable" if doc["status"] == "fail" else "200 OK",
                    [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])

@@ -9,6 +9,8 @@ import logging
 import threading
 from urllib.parse import quote
 
+from app.api.problems import PROBLEM_JSON, problem_document
+
 log = logging.getLogger("wes.front")
 
 # RFC 9110 7.6.1: connection-specific fields are not forwarded
@@ -17,14 +19,9 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
 PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
-def problem_body(status: int, code: str, detail: str) -> bytes:
-    return json.dumps({"type": f"urn:node-wes:problem:{code}", "title": code.replace("-", " ").capitalize(),
-                       "status": status, "detail": detail, "code": code}).encode()
-
-
 def send_problem(start_response, status: int, code: str, detail: str, reason: str, headers=()):
-    body = problem_body(status, code, detail)
-    start_response(f"{status} {reason}", [("Content-Type", "application/problem+json"),
+    body = json.dumps(problem_document(status, code, detail)).encode()
+    start_response(f"{status} {reason}", [("Content-Type", PROBLEM_JSON),
                                           ("Content-Length", str(len(body))), *headers])
     return [body]
 
