@@ -1,4 +1,4 @@
-"""Operators and what each role may do."""
+"""Operators: roles and PIN hashes (what each role may do is app.domain.permissions)."""
 from __future__ import annotations
 
 import hashlib
@@ -12,19 +12,6 @@ class Role(StrEnum):
     PACKER = "packer"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
-
-
-# A supervisor can stand in for anyone on the floor; admins can do everything.
-ALLOWED = {
-    Role.PICKER: {"pick", "putwall"},
-    Role.PACKER: {"pack", "ship", "putwall", "receive"},
-    Role.SUPERVISOR: {"pick", "putwall", "pack", "ship", "receive", "adjust", "count", "supervise"},
-    Role.ADMIN: {"pick", "putwall", "pack", "ship", "receive", "adjust", "count", "supervise", "admin"},
-}
-
-
-def may(role: str, action: str) -> bool:
-    return action in ALLOWED.get(Role(role), set())
 
 
 def hash_pin(pin: str, salt: bytes | None = None) -> str:

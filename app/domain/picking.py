@@ -55,3 +55,17 @@ def plan_batches(candidates: list[PickCandidate], order_ids: list[str]) -> list[
         batch.tasks = [PlannedTask(c, slot[c.order_id], i) for i, c in enumerate(items)]
         batches.append(batch)
     return batches
+
+
+# Light colours of pickers' batches; two pickers working one zone must never share one.
+PALETTE = ("green", "blue", "yellow", "magenta", "cyan", "white")
+
+
+def choose_colour(in_use_in_zone: list[str]) -> str:
+    """The first palette colour no active batch of the zone shows; with more pickers than colours,
+    the one fewest of them show."""
+    counts = {c: 0 for c in PALETTE}
+    for colour in in_use_in_zone:
+        if colour in counts:
+            counts[colour] += 1
+    return min(PALETTE, key=lambda c: (counts[c], PALETTE.index(c)))
