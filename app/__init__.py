@@ -33,8 +33,8 @@ def create_app(config: dict | None = None, node=None, kiosk: bool = True) -> Fla
         except ImportError:  # the kiosk package is optional for API-only nodes
             kiosk_bp = None
     if kiosk_bp is not None:
-        from kiosk.sessions import RememberedCookieSessions
+        from kiosk.sessions import NoCookieSessions
 
-        app.session_interface = RememberedCookieSessions()
+        app.session_interface = NoCookieSessions()
         app.register_blueprint(kiosk_bp)
     return app

@@ -32,7 +32,7 @@ class Node:
     heartbeat: object = None  # app.sync.heartbeat.Heartbeat when WES_ROUTER_URL is set
     status_model: object = None  # app.services.status.StatusReadModel
     reads_first: object = None  # app.serving.RouterReadsFirst (create_app puts it in front of the app)
-    floor: object = None  # app.floor.StationDirector, made by the kiosk blueprint
+    floor: object = None  # app.floor.Floor, made by the kiosk blueprint
 
     @property
     def identity(self) -> dict:

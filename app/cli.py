@@ -22,10 +22,10 @@ def _serve(node, host: str, port: int, threads: int, banner: str = "") -> None:
 
     from app import create_app
     from app.front.process import FrontProcess
-    from app.serving import settle_heap
+    from app.serving import SERVER_LIMITS, settle_heap
 
     app = create_app(node=node)
-    server = create_server(app, host=host, port=port, threads=threads)
+    server = create_server(app, host=host, port=port, threads=threads, **SERVER_LIMITS)
     settle_heap()
     url = f"http://{host}:{server.effective_port}"
     front = None

@@ -32,6 +32,10 @@ class Settings:
     devices: str = "simulated"  # WES_DEVICES: simulated | config (use [devices] from WES_CONFIG) | none
     config_file: str = ""  # WES_CONFIG: TOML file with these settings and [devices]
     log_level: str = "INFO"  # WES_LOG_LEVEL
+    kiosk_idle_min: float = 15.0  # WES_KIOSK_IDLE_MIN: a kiosk login ends after this long unused
+    kiosk_session_hours: float = 12.0  # WES_KIOSK_SESSION_HOURS: ... and this long after it began
+    kiosk_max_streams: int = 16  # WES_KIOSK_MAX_STREAMS: live screens (one waitress thread each) node-wide
+    https: bool = False  # WES_HTTPS: the kiosk is served over HTTPS (cookies get Secure)
     device_config: dict = field(default_factory=dict)
 
     @classmethod
@@ -62,6 +66,11 @@ class Settings:
         if isinstance(self.api_front, str):
             self.api_front = _bool(self.api_front)
         self.threads = int(self.threads)
+        self.kiosk_idle_min = float(self.kiosk_idle_min)
+        self.kiosk_session_hours = float(self.kiosk_session_hours)
+        self.kiosk_max_streams = int(self.kiosk_max_streams)
+        if isinstance(self.https, str):
+            self.https = _bool(self.https)
         self.heartbeat_s = float(self.heartbeat_s)
         self.event_retention_days = int(self.event_retention_days)
         if isinstance(self.accepting_orders, str):

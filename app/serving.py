@@ -119,11 +119,18 @@ class _ClosingBody:
             done()
 
 
+# Waitress stops accepting connections at its connection limit (100 by default): a client that holds
+# that many idle connections would shut the node's API out. Connections are cheap, threads are not:
+# a high limit, and idle connections closed after a minute.
+SERVER_LIMITS = {"connection_limit": 1000, "channel_timeout": 60}
+
+
 class BackgroundServer:
     def __init__(self, wsgi_app, threads: int = 8, port: int = 0, name: str = "wes-server", **adjustments):
         from waitress.server import create_server
 
-        self.server = create_server(wsgi_app, host="127.0.0.1", port=port, threads=threads, **adjustments)
+        self.server = create_server(wsgi_app, host="127.0.0.1", port=port, threads=threads,
+                                    **{**SERVER_LIMITS, **adjustments})
         self.port = self.server.effective_port
         self.url = f"http://127.0.0.1:{self.port}"
         self._stopping = threading.Event()

@@ -67,9 +67,12 @@ PRUNE_S = 3600.0  # events past WES_EVENT_RETENTION_DAYS go once an hour
 
 
 def prune_feed(node) -> float:
-    """Drop events past the retention; come back in a second while a backlog remains."""
+    """Drop events past the retention (and floor request ids no client retries any more); come
+    back in a second while a backlog remains."""
     from app.services.feed import prune_events
+    from app.services.floor_sessions import prune_applied_requests
 
+    prune_applied_requests(node.uow)
     deleted, more = prune_events(node.uow, node.settings.event_retention_days, node.watch.read_through)
     if deleted:
         log.info("feed: %d event(s) older than %d days pruned", deleted, node.settings.event_retention_days)

@@ -1,30 +1,35 @@
-"""Kiosk routes: server-driven htmx screens over the station director. Every response is the
-screen the station shows next; htmx requests get the partial, everything else the full page."""
+"""Kiosk routes: parse the request, call the floor once, render the screen the station shows
+next (the partial for htmx requests, the full page otherwise). Who acts is the browser's floor
+session; only a session holding the station sees or changes its work."""
 from __future__ import annotations
 
 import hmac
 import json
 import queue
-import secrets
 
-from flask import (
-    Blueprint, Response, current_app, redirect, render_template, request, session, stream_with_context, url_for,
-)
+from flask import Blueprint, Response, current_app, redirect, render_template, request, stream_with_context, url_for
 from flask_htmx import HTMX
 
 from app.domain import errors
 from app.domain.orders import BACKLOG_STATES
 from app.domain.packing import CARTONS
+from app.domain.permissions import MODE_TITLES, may, modes_for
 from app.domain.stock import ADJUSTMENT_REASONS, SHORT_REASONS
-from app.floor import StationDirector
-from app.floor import queries
-from app.services import printing
+from app.floor import Floor, SessionPolicy
+from app.floor.streams import StreamRefused
+from app.services import operators, printing, supervision
+
+from .sessions import current_session, send_cookie
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates", static_folder="static",
                static_url_path="/static")
 htmx = HTMX()
 CSRF_HEADER = "X-CSRF-Token"
 HEARTBEAT_S = 15.0
+STREAM_MAX_S = 600.0  # a live screen reconnects this often, so no stream holds a thread for ever
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'none'")
 
 
 @bp.record_once
@@ -32,17 +37,18 @@ def _setup(state) -> None:
     app = state.app
     htmx.init_app(app)
     node = app.extensions["wes"]
-    # One director per node, even when several apps share the node: two directors would both
-    # answer every serial scan and light button.
-    director = node.floor
-    if director is None:
-        director = StationDirector(node.uow, node.devices, node_id=node.settings.node_id,
-                                   sscc_prefix=node.settings.sscc_prefix)
-        node.floor = director
-    app.extensions["wes_floor"] = director
+    # One floor per node, even when several apps share the node: two would both answer every
+    # serial scan and light button.
+    if node.floor is None:
+        s = node.settings
+        node.floor = Floor(node.uow, node.devices, node_id=s.node_id, sscc_prefix=s.sscc_prefix,
+                           session_policy=SessionPolicy(idle_s=s.kiosk_idle_min * 60,
+                                                        lifetime_s=s.kiosk_session_hours * 3600),
+                           max_streams=s.kiosk_max_streams)
+    app.extensions["wes_floor"] = node.floor
 
 
-def director() -> StationDirector:
+def floor() -> Floor:
     return current_app.extensions["wes_floor"]
 
 
@@ -50,29 +56,34 @@ def node():
     return current_app.extensions["wes"]
 
 
-# ---- CSRF ----------------------------------------------------------------------------------------
-def csrf_token() -> str:
-    token = session.get("csrf")
-    if not token:
-        token = session["csrf"] = secrets.token_urlsafe(32)
-    return token
-
-
+# ---- session, CSRF, headers ------------------------------------------------------------------------
 @bp.before_request
 def _check_csrf():
-    token = csrf_token()
+    if request.endpoint == "kiosk.static":
+        return None
+    session = current_session(floor())
     if request.method == "POST":
         sent = request.headers.get(CSRF_HEADER) or request.form.get("csrf_token") or ""
-        if not hmac.compare_digest(sent, token):
-            return _message_page("This page is out of date (security token). Reload and try again.", 403)
+        if not hmac.compare_digest(sent, session.csrf):
+            return _expired_page()
     return None
+
+
+@bp.after_request
+def _headers(response):
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    if request.endpoint != "kiosk.static":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return send_cookie(response)
 
 
 @bp.app_context_processor
 def _globals():
-    return {"csrf_token": csrf_token if request and request.blueprint == "kiosk" else (lambda: ""),
-            "SHORT_REASONS": sorted(SHORT_REASONS), "ADJUSTMENT_REASONS": sorted(ADJUSTMENT_REASONS),
-            "CARTONS": [c.code for c in CARTONS]}
+    return {"SHORT_REASONS": sorted(SHORT_REASONS), "ADJUSTMENT_REASONS": sorted(ADJUSTMENT_REASONS),
+            "CARTONS": [c.code for c in CARTONS], "MODE_TITLES": MODE_TITLES}
 
 
 @bp.errorhandler(errors.NotFound)
@@ -86,122 +97,179 @@ def _message_page(message: str, code: int):
     return render_template("message.html", message=message), code
 
 
+def _expired_page():
+    """A stale page (its session ended, or the node restarted without keeping it): back to login."""
+    resp = _message_page("This screen was out of date (its login ended). Log in again.", 403)
+    if htmx:
+        resp = (resp[0], 403, {"HX-Refresh": "true"})
+    return resp
+
+
+def _request_id() -> str | None:
+    return request.headers.get("Idempotency-Key") or request.form.get("request_id") or None
+
+
 # ---- pages ---------------------------------------------------------------------------------------
 @bp.get("/")
 def index():
-    station = session.get("station")
-    if station:
-        return redirect(url_for("kiosk.station", sid=station))
+    s = current_session(floor())
+    if s.station:
+        return redirect(url_for("kiosk.station", sid=s.station))
     return redirect(url_for("kiosk.stations"))
 
 
 @bp.get("/stations")
 def stations():
-    return render_template("stations.html", stations=director().stations())
+    return render_template("stations.html", stations=floor().stations())
 
 
 @bp.get("/stations/<sid>")
 def station(sid: str):
-    st = director().view(sid)
-    session["station"] = sid
-    return _screen(st, full=not htmx)
+    return _screen(sid, full=not htmx)
 
 
 @bp.get("/stations/<sid>/screen")
 def screen(sid: str):
-    return _screen(director().view(sid), full=False)
+    return _screen(sid, full=False)
 
 
 @bp.post("/stations/<sid>/scan")
 def scan(sid: str):
-    director().wedge(sid, request.form.get("code", ""))
-    return _screen(director().view(sid))
+    f = floor()
+    f.wedge(sid, request.form.get("code", ""), current_session(f), request_id=_request_id())
+    return _screen(sid)
 
 
 @bp.post("/stations/<sid>/act/<action>")
 def act(sid: str, action: str):
-    params = {k: v for k, v in request.form.items() if k != "csrf_token"}
-    director().act(sid, action, **params)
-    return _screen(director().view(sid))
+    f = floor()
+    outcome = f.act(sid, action, request.form.to_dict(), current_session(f), request_id=_request_id())
+    return _screen(sid, confirm=outcome.data.get("confirm"))
 
 
 @bp.post("/stations/<sid>/picks")
 def pick_json(sid: str):
-    """JSON for handheld apps that scan bin and item themselves: {"location", "item", "qty"} confirms
-    the station's current task in one request (same director rules, lights and SSE as the screens)."""
-    body = request.get_json(silent=True)
+    """JSON for handheld apps that scan bin and item themselves: {"location", "item", "qty",
+    "request_id"} confirms the station's current task in one request (same rules, lights and
+    screens as the kiosk). A replay of a request id books nothing and answers as the first time."""
+    body = _small_json(request.get_data(cache=False)[:4097] if (request.content_length or 0) <= 4096 else b"")
     if not isinstance(body, dict):
-        return {"ok": False, "message": "send a JSON object with location, item and qty"}, 400
-    outcome = director().act(sid, "pick", location=str(body.get("location", "")), item=str(body.get("item", "")),
-                             qty=str(body.get("qty", 1)))
-    st = director().view(sid)
-    progress = {k: st.batch.get(k) for k in ("batch_id", "tasks_done", "tasks_total")} if st.batch else None
-    return {"ok": outcome.ok, "message": outcome.message, "code": outcome.data.get("code"), "next": st.task,
-            "batch": progress}, 200 if outcome.ok else 409
+        return {"ok": False, "code": "bad-input",
+                "message": "send a JSON object with location, item, qty and request_id (at most 4 KiB)"}, 400
+    request_id = request.headers.get("Idempotency-Key") or body.pop("request_id", None)
+    if not isinstance(request_id, str) or not request_id:
+        return {"ok": False, "code": "bad-input",
+                "message": "request_id is required: a new random id per confirmation, the same one when retrying"}, 400
+    form = {k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()}
+    f = floor()
+    outcome = f.act(sid, "pick", form, current_session(f), request_id=request_id)
+    st = f.station(sid)
+    held = f.holds(current_session(f), st)
+    p = st.pick if held else None
+    progress = {k: p.batch.get(k) for k in ("batch_id", "tasks_done", "tasks_total")} if p and p.batch else None
+    status = 200 if outcome.ok else {"login-required": 401, "not-allowed": 403, "bad-input": 400}.get(outcome.code, 409)
+    return {"ok": outcome.ok, "message": outcome.message, "code": outcome.code,
+            "replayed": bool(outcome.data.get("replayed")), "next": p.task if p else None, "batch": progress}, status
+
+
+def _small_json(raw: bytes):
+    if not raw or len(raw) > 4096:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
+        return None
 
 
 @bp.get("/stations/<sid>/jobs/<ref>")
 def jobs(sid: str, ref: str):
-    return render_template("_jobs.html", st=director().view(sid), jobs=director().print_jobs(ref), ref=ref)
+    f = floor()
+    st = f.station(sid)
+    if not f.holds(current_session(f), st):
+        return _message_page(f"Log in at {sid} first", 403)
+    return render_template("_jobs.html", st=st, jobs=f.flows["pack"].jobs(ref), ref=ref)
 
 
 @bp.get("/stations/<sid>/overview")
 def overview(sid: str):
-    st = director().view(sid)
-    if st.operator is None or st.operator["role"] not in ("supervisor", "admin"):
+    f = floor()
+    st = f.station(sid)
+    if not f.holds(current_session(f), st) or not may(st.role, "mode:supervise"):
         return _message_page("Supervisors only", 403)
     return render_template("_overview.html", st=st, **_overview_data())
 
 
 def _overview_data() -> dict:
     n = node()
-    node_status = n.status()
     open_states = tuple(str(s) for s in BACKLOG_STATES)
     return {
-        "status": node_status,
-        "oldest": queries.oldest_unshipped(n.uow, open_states),
-        "pickers": queries.picks_per_picker(n.uow),
-        "stations": director().stations(),
+        "status": n.status(),
+        "oldest": supervision.oldest_unshipped(n.uow, open_states),
+        "pickers": supervision.picks_per_picker(n.uow),
+        "stations": floor().stations(),
         "checks": n.devices.checks() if n.devices is not None else {},
         "print_queue": printing.print_queue(n.uow, limit=15),
-        "exceptions": queries.open_exceptions(n.uow, limit=20),
-        "exception_orders": queries.orders_in(n.uow, ("exception",)),
-        "cancel_pending": queries.orders_in(n.uow, ("cancel_pending",)),
+        "exceptions": supervision.open_exceptions(n.uow, limit=20),
+        "exception_orders": supervision.orders_in(n.uow, ("exception",)),
+        "cancel_pending": supervision.orders_in(n.uow, ("cancel_pending",)),
+        "locked_badges": operators.locked_badges(n.uow),
     }
 
 
-def _screen(st, full: bool = False):
-    ctx = {"st": st, "last": st.last}
-    if st.screen == "pack" and st.package:
-        ctx["jobs"] = director().print_jobs(st.package["order_id"])
-    if full:
-        return render_template("station.html", **ctx)
-    return render_template("_screen.html", **ctx)
+def _screen(sid: str, full: bool = False, confirm: dict | None = None):
+    f = floor()
+    session = current_session(f)
+    st = f.station(sid)
+    held = f.holds(session, st)
+    ctx = {"st": st, "held": held, "session": session, "csrf": session.csrf, "confirm": confirm,
+           "modes": modes_for(st.role) if held else ()}
+    if held:
+        ctx["last"], ctx["seq"], ctx["screen"] = st.last, st.seq, st.screen
+        if st.screen == "pack" and st.pack.package:
+            ctx["jobs"] = f.flows["pack"].jobs(st.pack.package["order_id"])
+    else:
+        # a free station's own scanner speaks to whoever stands at its screen; a held one's does not
+        mine, station = session.last, st.last if st.holder is None else None
+        last = max((o for o in (mine, station) if o is not None), key=lambda o: o.seq, default=None)
+        ctx["last"], ctx["seq"], ctx["screen"] = last, last.seq if last else 0, "login"
+        ctx["pending_badge"] = session.pending_badge or st.pending_badge
+    return render_template("station.html" if full else "_screen.html", **ctx)
 
 
 # ---- server-sent events --------------------------------------------------------------------------
 @bp.get("/stations/<sid>/events")
 def events(sid: str):
-    d = director()
-    d.view(sid)  # 404 for unknown stations before the stream starts
+    f = floor()
+    session = current_session(f)
+    try:
+        sub = f.open_stream(sid, session)
+    except errors.NotAllowed as exc:
+        return Response(exc.message, status=403, mimetype="text/plain")
+    except StreamRefused as exc:
+        return Response(str(exc), status=429, mimetype="text/plain", headers={"Retry-After": "30"})
     heartbeat = float(current_app.config.get("KIOSK_SSE_HEARTBEAT_S", HEARTBEAT_S))
-    q = d.subscribe(sid)
+    max_s = float(current_app.config.get("KIOSK_SSE_MAX_S", STREAM_MAX_S))
 
     def stream():
+        import time
+
+        end = time.monotonic() + max_s
         try:
             yield "retry: 2000\n\n"
-            while True:
+            while time.monotonic() < end:
                 try:
-                    outcome = q.get(timeout=heartbeat)
+                    outcome = sub.queue.get(timeout=heartbeat)
                 except queue.Empty:
+                    f.expire_idle()
                     yield ": heartbeat\n\n"
                     continue
-                if outcome is None:  # the server is shutting down
+                if outcome is None:  # the session ended or the server is shutting down
+                    yield "event: ended\ndata: {}\n\n"
                     return
                 data = {"seq": outcome.seq, "ok": outcome.ok, "sound": outcome.sound, "screen": outcome.screen}
                 yield f"event: outcome\ndata: {json.dumps(data)}\n\n"
         finally:
-            d.unsubscribe(sid, q)
+            f.streams.close(sub)
 
     return Response(stream_with_context(stream()), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

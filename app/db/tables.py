@@ -321,3 +321,38 @@ class Event(SQLModel, table=True):
     order_version: Optional[int] = None
     data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     time: datetime
+
+
+class FloorSession(SQLModel, table=True):
+    """A kiosk login: the browser's session (only the hash of its cookie is stored) holding one
+    station. Kept so a restart does not log the floor out; ended rows stay for the audit trail."""
+
+    __tablename__ = "floor_session"
+    __table_args__ = (Index("ix_floor_session_open", "ended_at", "badge"),)
+    key_hash: str = Field(primary_key=True)
+    badge: str
+    station: str
+    csrf: str
+    created_at: datetime
+    last_seen: datetime
+    ended_at: Optional[datetime] = None
+    end_reason: Optional[str] = None
+
+
+class OperatorLock(SQLModel, table=True):
+    """Consecutive failed logins of a badge and how long it stays locked (app.domain.lockout)."""
+
+    __tablename__ = "operator_lock"
+    badge: str = Field(primary_key=True)
+    failures: int = 0
+    locked_until: Optional[datetime] = None
+    last_failure_at: Optional[datetime] = None
+
+
+class AppliedRequest(SQLModel, table=True):
+    """Client request ids of floor writes, stored in the transaction of the write they made: a
+    replayed request (a retry after a lost answer, or after a crash) books nothing twice."""
+
+    __tablename__ = "applied_request"
+    request_key: str = Field(primary_key=True)
+    created_at: datetime = Field(index=True)

@@ -3,6 +3,7 @@ one IMMEDIATE transaction, and the events it emits are inserted in that same tra
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -10,6 +11,8 @@ from typing import Callable, Iterator
 
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
+
+from app.domain.errors import AlreadyApplied
 
 
 def utcnow() -> datetime:
@@ -138,6 +141,7 @@ class UnitOfWork:
         self._group: _Group | None = None
         self._event_listeners: list[Callable[[int], None]] = []
         self._after_write: list[Callable[[], None]] = []
+        self._once = threading.local()  # the request key the next write of a thread records
         self.commits = 0  # COMMITs issued (with `writes`: the mean group size, for the bench)
         self.writes = 0
 
@@ -149,6 +153,13 @@ class UnitOfWork:
         """Called in the writing thread once its command is committed, before it goes on
         (app.serving.RouterReadsFirst lets router reads go first here)."""
         self._after_write.append(hook)
+
+    def once(self, key: str | None) -> None:
+        """The next write of this thread records `key` in its own transaction; a write under a key
+        that is already recorded raises AlreadyApplied before it does anything, so a replayed
+        request (a retry after a lost answer, even after a crash) books nothing twice. A refused
+        write rolls its key back with it. once(None) forgets a key no write used."""
+        self._once.key = key
 
     def _enter(self) -> _Group:
         with self._queue_lock:
@@ -227,6 +238,13 @@ class UnitOfWork:
             self._leave_failed_start(group)
             raise
         try:
+            key = getattr(self._once, "key", None)
+            if key is not None:
+                self._once.key = None
+                try:
+                    tx._dbapi.execute("INSERT INTO applied_request(request_key, created_at) VALUES (?, ?)", (key, tx.stamp))
+                except sqlite3.IntegrityError:
+                    raise AlreadyApplied(f"request {key} was already recorded", key=key) from None
             yield tx
             tx._sync()
             for ev in tx.events:

@@ -79,3 +79,10 @@ def require_positive(qty, what: str = "qty") -> int:
     if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:
         raise InvalidQuantity(f"{what} must be a whole number above zero, got {qty!r}", field=what)
     return qty
+
+
+class AlreadyApplied(DomainError):
+    """A floor request whose id was already recorded: its write is in the database, nothing is
+    booked again."""
+    code = "already-applied"
+    status = 200

@@ -1,5 +1,6 @@
-"""The floor: what each station shows and lights next. No Flask here, so the kiosk, the CLI
-simulator and the benchmark drive the same director in-process."""
-from .director import Outcome, StationDirector, StationState
+"""The floor: stations, sessions, one flow per mode, the light board and the stream hub."""
+from .floor import Floor, scan_code
+from .outcome import BadInput, Outcome, Refused
+from .sessions import FloorSession, SessionPolicy
 
-__all__ = ["Outcome", "StationDirector", "StationState"]
+__all__ = ["Floor", "FloorSession", "SessionPolicy", "Outcome", "Refused", "BadInput", "scan_code"]

@@ -107,3 +107,28 @@ def station_for_scanner(uow: UnitOfWork, scanner_id: str) -> str | None:
     with uow.read() as s:
         st = s.exec(select(Station).where(Station.scanner == scanner_id)).first()
         return st.id if st else None
+
+
+def location_zone(uow: UnitOfWork, code: str) -> str | None:
+    # Asked on every pick scan: plain SQL on the unique code index, no ORM objects.
+    with uow.read_raw() as raw:
+        row = raw.row("SELECT zone FROM location WHERE code = ?", (code,))
+        return row[0] if row else None
+
+
+def location_light(uow: UnitOfWork, code: str) -> tuple[str, str | None] | None:
+    """(zone, light address) of a location code, or None for anything else."""
+    with uow.read_raw() as raw:
+        return raw.row("SELECT zone, light_address FROM location WHERE code = ?", (code,))
+
+
+def is_location(uow: UnitOfWork, code: str) -> bool:
+    return location_zone(uow, code) is not None
+
+
+def get_station(uow: UnitOfWork, station: str) -> Station:
+    with uow.read() as s:
+        row = s.get(Station, station)
+    if row is None:
+        raise errors.NotFound(f"unknown station {station}")
+    return row

@@ -8,16 +8,15 @@ from app.db.tables import (
     BatchOrder, Exception_, Location, Order, OrderLine, PickBatch, PickTask, Reservation, Sku, Stock,
 )
 from app.db.uow import Raw, Tx, UnitOfWork
-from app.domain import errors
+from app.domain import errors, lifecycles
 from app.domain.errors import require_positive
 from app.domain.orders import FulfillmentPolicy, OrderStatus as S, line_completion
-from app.domain.picking import PickCandidate, order_selection, plan_batches
+from app.domain.picking import PickCandidate, choose_colour, order_selection, plan_batches
 from app.domain.stock import DAMAGED_SHORT, SHORT_REASONS
 
 from .common import move_stock, sku_id_for_code, transition
 from .orders import reserve_line
 
-PALETTE = ("green", "blue", "yellow", "magenta", "cyan", "white")
 
 
 class WrongLocation(errors.DomainError):
@@ -69,9 +68,10 @@ def create_batch(uow: UnitOfWork, operator: str | None = None, station: str | No
         planned = plan_batches(cands, chosen)[0]
         if totes is not None and len(totes) != len(planned.order_ids):
             raise errors.ValidationFailed(f"scan {len(planned.order_ids)} totes, one per order", field="totes")
-        active = s.exec(select(func.count()).select_from(PickBatch).where(PickBatch.status == "active")).one()
+        in_use = [r[0] for r in tx.rows("SELECT color FROM pick_batch WHERE status = 'active' AND zone = ?",
+                                         (planned.zone,))]
         batch = PickBatch(zone=planned.zone, mode=mode, status="active", operator=operator, station=station,
-                          color=PALETTE[active % len(PALETTE)], created_at=tx.now)
+                          color=choose_colour(in_use), created_at=tx.now)
         s.add(batch)
         s.flush()
         for slot, oid in enumerate(planned.order_ids):
@@ -235,7 +235,7 @@ def short_pick(uow: UnitOfWork, task_id: int, qty_found: int = 0, reason: str = 
         else:
             stock.missing += room
         task.qty_short = shortfall
-        task.status = "short"
+        task.status = lifecycles.check("pick task", task.status, "short")
         task.short_reason = reason
         task.operator = operator
         task.confirmed_at = tx.now
@@ -289,7 +289,7 @@ def _to_exception(tx: Tx, order: Order, why: str) -> None:
     s = tx.session
     order.exception_reason = why
     for t in s.exec(select(PickTask).where(PickTask.order_id == order.id, PickTask.status == "open")):
-        t.status = "cancelled"  # stop sending pickers for an order that cannot ship as asked
+        t.status = lifecycles.check("pick task", t.status, "cancelled")  # stop sending pickers for an order that cannot ship as asked
         s.add(t)
     transition(tx, order, S.EXCEPTION, {"reason": why})
     s.add(Exception_(kind="order-exception", subject=order.id, detail=why, created_at=tx.now))
@@ -398,7 +398,8 @@ def release_uncovered_reservations(tx: Tx, stock: Stock, excess: int) -> list[tu
         if open_task is not None:
             open_task.qty -= take
             if open_task.qty <= open_task.qty_picked:
-                open_task.status = "cancelled" if open_task.qty_picked == 0 else "done"
+                open_task.status = lifecycles.check("pick task", open_task.status,
+                                                    "cancelled" if open_task.qty_picked == 0 else "done")
                 open_task.qty = max(open_task.qty, open_task.qty_picked)
             batch_id = open_task.batch_id
             s.add(open_task)
@@ -412,3 +413,11 @@ def cover_released(tx: Tx, released: list[tuple[OrderLine, int, int | None]]) ->
     for line, qty, batch_id in released:
         _cover_shortfall(tx, line, qty, "count", batch_id)
         _maybe_picked(tx, tx.session.get(Order, line.order_id))
+
+
+def active_batch_id(uow: UnitOfWork, station: str) -> int | None:
+    """The batch a station was working on before the server restarted (floor state lives in memory)."""
+    with uow.read_raw() as raw:
+        row = raw.row("SELECT id FROM pick_batch WHERE station = ? AND status = 'active' ORDER BY id DESC LIMIT 1",
+                      (station,))
+    return row[0] if row else None

@@ -25,13 +25,13 @@ def test_serial_scan_updates_the_open_page_without_reload(page, floor_server):
     scanner.start()
     try:
         page.goto(f"{server.url}/kiosk/stations/PICK-1")
-        page.wait_for_function("document.body.dataset.sse === 'open'")
         page.evaluate("window.__sameDocument = true")
-        simulator.type_code("BADGE-0001")
+        simulator.type_code("BADGE-0001")  # the login screen polls: the station's scanner read a badge
         expect(page.locator("#message")).to_contain_text("enter your PIN")
         page.fill("#pin", "1111")
         page.click("#login button[type=submit]")
         expect(page.locator("#pick-idle")).to_be_visible()
+        expect(page.locator("body")).to_have_attribute("data-sse", "open")  # logged in: a live stream
         page.click("#start-cluster")
         expect(page.locator("#task-location")).to_have_text("A-01-01")
         simulator.type_code("A-01-01")

@@ -5,17 +5,35 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def absolute_imports(source: str, module: str) -> set[str]:
+    """Every module a file imports, relative imports resolved against its own dotted name
+    (`from ..db.tables import Order` in app.domain.x is app.db.tables)."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = module.split(".")[:-node.level]
+                names.add(".".join(base + ([node.module] if node.module else [])))
+            elif node.module:
+                names.add(node.module)
+    return names
+
+
+def dotted(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts)
+
+
 def imported_modules(package: str) -> dict[str, set[str]]:
-    found = {}
-    for path in (ROOT / package).rglob("*.py"):
-        names = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                names |= {a.name.split(".")[0] for a in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names.add(node.module.split(".")[0])
-        found[str(path.relative_to(ROOT))] = names
-    return found
+    """Top-level packages each file of `package` imports, relative imports included."""
+    return {str(path.relative_to(ROOT)): {n.split(".")[0] for n in absolute_imports(path.read_text(), dotted(path))}
+            for path in (ROOT / package).rglob("*.py")}
+
+
+def test_relative_imports_are_resolved_so_they_cannot_slip_past_the_layering():
+    found = absolute_imports("from ..db.tables import Order\nfrom . import errors\n", "app.domain.stock")
+    assert found == {"app.db.tables", "app.domain"}
 
 
 def test_domain_imports_no_flask_sql_or_hardware():
@@ -27,10 +45,18 @@ def test_domain_imports_no_flask_sql_or_hardware():
 
 def test_domain_imports_nothing_from_outer_layers_of_app():
     for path in (ROOT / "app/domain").rglob("*.py"):
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("app.") and node.level == 0:
-                assert node.module.startswith("app.domain"), f"{path}: imports {node.module}"
+        for name in absolute_imports(path.read_text(), dotted(path)):
+            if name == "app" or name.startswith("app."):
+                assert name.startswith("app.domain"), f"{path}: imports {name}"
+
+
+def test_only_services_and_db_write_sql():
+    """The floor, the kiosk and the API reach tables through services (read models included)."""
+    for package in ("app/floor", "kiosk", "app/api"):
+        for path, names in imported_modules(package).items():
+            text = (ROOT / path).read_text()
+            assert not {"sqlalchemy", "sqlmodel", "sqlite3"} & names, f"{path} imports SQL libraries"
+            assert "app.db.tables" not in absolute_imports(text, dotted(ROOT / path)), f"{path} imports tables"
 
 
 def test_hardware_knows_nothing_about_the_warehouse_app():

@@ -29,32 +29,32 @@ def start(director, node, *orders_):
 
 
 def lit_qty(lights, st):
-    return lights[st.task["zone"]].lit[st.task["light_address"]].qty
+    return lights[st.pick.task["zone"]].lit[st.pick.task["light_address"]].qty
 
 
 def test_batch_start_lights_the_first_bin_with_its_qty_and_batch_colour(floor):
     node, director, lights = floor
     add_order(node.uow, "O-1", ("SKU-00001", 3))
     st = start(director, node, "O-1")
-    assert st.task["location"] == "A-01-01"
-    lit = lights["A"].lit[st.task["light_address"]]
-    assert (lit.qty, lit.color) == (3, st.batch["color"])
-    assert st.lit[:3] == ("A", st.task["light_address"], 3)
+    assert st.pick.task["location"] == "A-01-01"
+    lit = lights["A"].lit[st.pick.task["light_address"]]
+    assert (lit.qty, lit.color) == (3, st.pick.batch["color"])
+    assert st.lit[:3] == ("A", st.pick.task["light_address"], 3)
 
 
 def test_light_shows_remaining_qty_after_each_item_scan(floor):
     node, director, lights = floor
     add_order(node.uow, "O-1", ("SKU-00001", 3))
     st = start(director, node, "O-1")
-    address = st.task["light_address"]
+    address = st.pick.task["light_address"]
     assert director.handle_scan("PICK-1", "A-01-01").ok
     assert director.handle_scan("PICK-1", gtin(1)).ok
-    assert lights["A"].lit[address].qty == 2 and st.task["remaining"] == 2
+    assert lights["A"].lit[address].qty == 2 and st.pick.task["remaining"] == 2
     assert director.handle_scan("PICK-1", gtin(1)).ok
-    assert lights["A"].lit[address].qty == 1 and st.task["remaining"] == 1
+    assert lights["A"].lit[address].qty == 1 and st.pick.task["remaining"] == 1
     out = director.handle_scan("PICK-1", gtin(1))
     assert out.ok and "Order O-1 picked" in out.message
-    assert address not in lights["A"].lit and st.task is None
+    assert address not in lights["A"].lit and st.pick.task is None
     assert order_service.get_order_view(node.uow, "O-1")["status"] == "picked"
 
 
@@ -81,19 +81,19 @@ def test_wrong_item_is_refused_and_light_stays_on(floor):
     director.handle_scan("PICK-1", "A-01-01")
     out = director.handle_scan("PICK-1", gtin(4))
     assert not out.ok and out.sound == "error" and "wrong item" in out.message
-    assert lit_qty(lights, st) == 2 and st.task["remaining"] == 2 and st.location_ok
+    assert lit_qty(lights, st) == 2 and st.pick.task["remaining"] == 2 and st.pick.location_ok
 
 
 def test_next_bin_lights_when_a_task_is_done(floor):
     node, director, lights = floor
     add_order(node.uow, "O-1", ("SKU-00001", 1), ("SKU-00004", 1))
     st = start(director, node, "O-1")
-    first = st.task["light_address"]
+    first = st.pick.task["light_address"]
     director.handle_scan("PICK-1", "A-01-01")
     director.handle_scan("PICK-1", gtin(1))
     assert first not in lights["A"].lit
-    assert st.task["location"] == "A-01-02" and lights["A"].lit[st.task["light_address"]].qty == 1
-    assert list(lights["A"].lit) == [st.task["light_address"]]
+    assert st.pick.task["location"] == "A-01-02" and lights["A"].lit[st.pick.task["light_address"]].qty == 1
+    assert list(lights["A"].lit) == [st.pick.task["light_address"]]
 
 
 def test_qty_entry_confirms_several_units_at_once(floor):
@@ -102,25 +102,25 @@ def test_qty_entry_confirms_several_units_at_once(floor):
     st = start(director, node, "O-1")
     director.handle_scan("PICK-1", "A-01-01")
     out = director.act("PICK-1", "confirm_qty", qty="2")
-    assert out.ok and st.task["remaining"] == 1 and lit_qty(lights, st) == 1
+    assert out.ok and st.pick.task["remaining"] == 1 and lit_qty(lights, st) == 1
 
 
 def test_light_buttons_confirm_and_adjust_like_the_screen(floor):
     node, director, lights = floor
     add_order(node.uow, "O-1", ("SKU-00001", 2), ("SKU-00004", 3))
     st = start(director, node, "O-1")
-    lights["A"].press(st.task["light_address"], "confirm")
-    assert st.task["location"] == "A-01-02"
-    address = st.task["light_address"]
+    lights["A"].press(st.pick.task["light_address"], "confirm")
+    assert st.pick.task["location"] == "A-01-02"
+    address = st.pick.task["light_address"]
     lights["A"].press(address, "minus")
-    assert lights["A"].lit[address].qty == 2 and st.button_qty == 2
+    assert lights["A"].lit[address].qty == 2 and st.pick.button_qty == 2
     lights["A"].press(address, "confirm")  # fewer than asked: the rest is short
     line2 = order_service.get_order_view(node.uow, "O-1")["lines"][1]
     assert line2["qty_picked"] == 2
-    if st.task is None:
+    if st.pick.task is None:
         assert not lights["A"].lit
     else:  # the shortfall was re-reserved: the screen and the light show the new task
-        assert list(lights["A"].lit) == [st.task["light_address"]] and lit_qty(lights, st) == st.task["remaining"]
+        assert list(lights["A"].lit) == [st.pick.task["light_address"]] and lit_qty(lights, st) == st.pick.task["remaining"]
 
 
 def test_short_with_reason_keeps_what_was_picked_and_moves_on(floor):
@@ -132,7 +132,7 @@ def test_short_with_reason_keeps_what_was_picked_and_moves_on(floor):
     director.handle_scan("PICK-1", gtin(1))
     out = director.act("PICK-1", "short", reason="empty-bin", qty_found="0")
     assert out.ok and "Short" in out.message
-    assert st.task["location"] == "A-01-02" and lit_qty(lights, st) == 1
+    assert st.pick.task["location"] == "A-01-02" and lit_qty(lights, st) == 1
     line = order_service.get_order_view(node.uow, "O-1")["lines"][0]
     assert (line["qty_picked"], line["qty_short"]) == (1, 2)
 
@@ -142,7 +142,7 @@ def test_short_without_a_reason_is_refused(floor):
     add_order(node.uow, "O-1", ("SKU-00001", 1))
     st = start(director, node, "O-1")
     out = director.act("PICK-1", "short", reason="", qty_found="0")
-    assert not out.ok and st.task is not None and lit_qty(lights, st) == 1
+    assert not out.ok and st.pick.task is not None and lit_qty(lights, st) == 1
 
 
 def test_skip_lights_the_next_bin_and_comes_back_later(floor):
@@ -150,11 +150,11 @@ def test_skip_lights_the_next_bin_and_comes_back_later(floor):
     add_order(node.uow, "O-1", ("SKU-00001", 1), ("SKU-00004", 1))
     st = start(director, node, "O-1")
     director.act("PICK-1", "skip")
-    assert st.task["location"] == "A-01-02"
-    assert list(lights["A"].lit) == [st.task["light_address"]]
+    assert st.pick.task["location"] == "A-01-02"
+    assert list(lights["A"].lit) == [st.pick.task["light_address"]]
     director.handle_scan("PICK-1", "A-01-02")
     director.handle_scan("PICK-1", gtin(4))
-    assert st.task["location"] == "A-01-01"
+    assert st.pick.task["location"] == "A-01-01"
 
 
 def test_tote_full_takes_the_next_scan_as_the_new_tote(floor):
@@ -163,7 +163,7 @@ def test_tote_full_takes_the_next_scan_as_the_new_tote(floor):
     st = start(director, node, "O-1")
     director.act("PICK-1", "tote_full")
     out = director.handle_scan("PICK-1", "TOTE-NEW-1")
-    assert out.ok and st.task["tote"] == "TOTE-NEW-1" and lit_qty(lights, st) == 1
+    assert out.ok and st.pick.task["tote"] == "TOTE-NEW-1" and lit_qty(lights, st) == 1
 
 
 def test_zone_done_is_refused_while_picks_are_open(floor):
@@ -182,26 +182,27 @@ def test_serial_and_wedge_scans_reach_the_same_station_state(floor):
     add_order(node.uow, "O-1", ("SKU-00001", 2))
     st = start(director, node, "O-1")
     out = director.wedge("PICK-1", "A-01-01")
-    assert out.ok and st.location_ok
+    assert out.ok and st.pick.location_ok
     scanner = FakeScanner("sc-1", node.devices.pipeline)
     node.devices.add_scanner("sc-1", scanner, "PICK-1")
     scanner.scan("]E0" + gtin(1))
-    assert st.task["remaining"] == 1 and lit_qty(lights, st) == 1
+    assert st.pick.task["remaining"] == 1 and lit_qty(lights, st) == 1
 
 
-def test_outcomes_are_published_to_station_subscribers(floor):
+def test_outcomes_are_published_to_the_station_streams_of_its_holder(floor):
     node, director, lights = floor
-    q = director.subscribe("PICK-1")
     director.login("PICK-1", *PICKER)
-    out = q.get(timeout=1)
-    assert out.ok and out.screen == "pick" and out.seq == director.view("PICK-1").seq
-    director.unsubscribe("PICK-1", q)
+    sub = director.floor.open_stream("PICK-1", director.session("PICK-1"))
+    director.act("PICK-1", "set_mode", mode="putwall")
+    out = sub.queue.get(timeout=1)
+    assert out.ok and out.screen == "putwall" and out.seq == director.view("PICK-1").seq
+    director.floor.streams.close(sub)
 
 
 def test_badge_scan_then_pin_logs_in(floor):
     node, director, lights = floor
     out = director.handle_scan("PACK-1", "BADGE-0003")
-    assert out.ok and director.view("PACK-1").pending_badge == "BADGE-0003"
+    assert out.ok and director.session("PACK-1").pending_badge == "BADGE-0003"
     assert not director.act("PACK-1", "login", pin="9999").ok
     out = director.act("PACK-1", "login", pin="3333")
     assert out.ok and director.view("PACK-1").screen == "pack"
@@ -222,7 +223,35 @@ def test_next_pick_from_the_same_bin_needs_no_second_bin_scan(floor):
     st = start(director, node, "O-1", "O-2")
     assert director.handle_scan("PICK-1", "A-01-01").ok
     assert director.handle_scan("PICK-1", gtin(1)).ok
-    assert st.task["location"] == "A-01-01" and st.location_ok  # same bin, other order's tote
+    assert st.pick.task["location"] == "A-01-01" and st.pick.location_ok  # same bin, other order's tote
     assert director.handle_scan("PICK-1", gtin(1)).ok
-    assert st.task["location"] == "A-01-02" and not st.location_ok  # a new bin must be scanned
+    assert st.pick.task["location"] == "A-01-02" and not st.pick.location_ok  # a new bin must be scanned
     assert not director.handle_scan("PICK-1", gtin(4)).ok
+
+
+def test_two_pickers_in_one_zone_get_different_light_colours(floor):
+    from app.services import catalog
+
+    node, director, lights = floor
+    for i in range(7):  # batches in other zones and finished ones must not count
+        catalog.upsert_station(node.uow, f"PICK-A{i}", kind="handheld", light_zone="A")
+    add_order(node.uow, "O-1", ("SKU-00001", 1))
+    add_order(node.uow, "O-2", ("SKU-00004", 1))
+    director.login("PICK-A0", "BADGE-0001", "1111")
+    director.login("PICK-A1", "BADGE-0002", "2222")
+    director.start_batch("PICK-A0", ["O-1"])
+    director.start_batch("PICK-A1", ["O-2"])
+    first, second = director.view("PICK-A0"), director.view("PICK-A1")
+    assert first.pick.batch["color"] != second.pick.batch["color"]
+    lit = lights["A"].lit
+    assert {lit[first.pick.task["light_address"]].color, lit[second.pick.task["light_address"]].color} == \
+        {first.pick.batch["color"], second.pick.batch["color"]}
+
+
+def test_colour_choice_prefers_a_colour_no_active_batch_of_the_zone_shows():
+    from app.domain.picking import PALETTE, choose_colour
+
+    assert choose_colour([]) == "green"
+    assert choose_colour(["green"]) == "blue"
+    assert choose_colour(["blue", "green"]) == "yellow"
+    assert choose_colour(list(PALETTE) + ["green", "blue"]) == "yellow"  # more pickers than colours: least used

@@ -1,0 +1,92 @@
+"""Receiving: scan the inbound shipment (ASN or carton), then items; each item's quantity goes to
+the location scanned after it (the suggested bin, or any other)."""
+from __future__ import annotations
+
+from app.domain import errors
+from app.services import inbound
+
+from .actions import Action
+from .outcome import Outcome, Refused
+from .params import Int, Text
+
+
+class ReceiveFlow:
+    mode = "receive"
+
+    def __init__(self, uow):
+        self.uow = uow
+
+    def actions(self) -> tuple[Action, ...]:
+        m = self.mode
+        return (
+            Action("receive_qty", self.receive_qty, (Int("qty", "quantity", 1, 99_999),
+                                                     Text("lot", "lot", 40, required=False, default="")), mode=m),
+            Action("receive_cancel", self.receive_cancel, mode=m),
+            Action("complete_asn", self.complete_asn, mode=m),
+        )
+
+    def enter(self, st) -> None:
+        pass
+
+    def leave(self, st) -> None:
+        pass
+
+    def recover(self, st) -> None:
+        pass
+
+    def scan(self, st, code: str, scan) -> Outcome:
+        r = st.receive
+        if r.asn is None:
+            r.asn, r.asn_done = inbound.arrive(self.uow, code), None
+            return Outcome(True, f"Inbound {r.asn['asn_id']} arrived: scan an item", "ok")
+        receipt = r.receipt
+        if receipt is not None and code == receipt["location"]:
+            return self._receive_into(st, code)
+        try:
+            suggestion = inbound.suggest_putaway(self.uow, code)
+        except errors.UnknownBarcode:
+            if receipt is None:
+                raise
+            return self._receive_into(st, code)  # not an item: the location it goes to
+        if receipt is not None and suggestion["sku"] != receipt["sku"]:
+            raise Refused(f"Put away {receipt['qty']} × {receipt['sku']} first: scan its location")
+        if receipt is not None:
+            receipt["qty"] += 1
+            return Outcome(True, f"{receipt['qty']} × {receipt['sku']}: scan location {receipt['location'] or ''}".rstrip(), "ok")
+        gs1 = getattr(scan, "gs1", None)
+        r.receipt = {**suggestion, "code": code, "qty": 1, "lot": (gs1.lot if gs1 else None) or "",
+                     "expiry": (gs1.expiry.isoformat() if gs1 and gs1.expiry else None)}
+        where = suggestion["location"] or "any free bin"
+        return Outcome(True, f"{suggestion['sku']} {suggestion['name']}: put away in {where}", "ok")
+
+    def _receive_into(self, st, location: str) -> Outcome:
+        r = st.receive
+        receipt = r.receipt
+        r.asn = inbound.receive_item(self.uow, r.asn["asn_id"], receipt["code"], receipt["qty"], location,
+                                     lot=receipt["lot"] or "", expiry=receipt["expiry"], operator=st.badge)
+        r.receipt = None
+        return Outcome(True, f"Received {receipt['qty']} × {receipt['sku']} into {location}", "ok")
+
+    def receive_qty(self, st, qty: int, lot: str) -> Outcome:
+        receipt = st.receive.receipt
+        if receipt is None:
+            raise Refused("Scan an item first")
+        receipt["qty"] = qty
+        if lot:
+            receipt["lot"] = lot
+        return Outcome(True, f"{receipt['qty']} × {receipt['sku']}: scan the location", None)
+
+    def receive_cancel(self, st) -> Outcome:
+        st.receive.receipt = None
+        return Outcome(True, "Item cleared", None)
+
+    def complete_asn(self, st) -> Outcome:
+        r = st.receive
+        if r.asn is None:
+            raise Refused("Scan an inbound shipment first")
+        done = inbound.complete(self.uow, r.asn["asn_id"])
+        diffs = [l for l in done["lines"] if l["qty_received"] != l["qty"]]
+        r.asn, r.receipt, r.asn_done = None, None, {**done, "discrepancies": diffs}
+        if diffs:
+            return Outcome(True, f"Inbound {done['asn_id']} completed with {len(diffs)} discrepancy(ies)", "error")
+        return Outcome(True, f"Inbound {done['asn_id']} completed: all lines match", "ok")
