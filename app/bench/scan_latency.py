@@ -34,7 +34,7 @@ class TimingLights(FakeLights):
         return None
 
 
-def run_scan_latency(node, director, lights: dict[str, TimingLights], stations: list[dict], rate_per_s: float,
+def run_scan_latency(node, floor, lights: dict[str, TimingLights], stations: list[dict], rate_per_s: float,
                      duration_s: float) -> dict:
     """stations: [{"id", "tasks": [task dicts in order]}], each logged in with its batch started.
     Returns latencies (ms) for every scan (scan -> outcome published) and for item scans
@@ -67,7 +67,7 @@ def run_scan_latency(node, director, lights: dict[str, TimingLights], stations: 
             steps.append(("item", item, nxt))
         scripts.append(steps)
     pending: list[queue.Queue] = [queue.Queue() for _ in stations]
-    subs = [director.subscribe(st["id"]) for st in stations]
+    subs = [floor.streams.open(st["id"], f"bench-{st['id']}") for st in stations]
     all_ms, item_ms, light_ms, bin_ms, failures, no_light = [], [], [], [], [], 0
     lock = threading.Lock()
     stop = threading.Event()
@@ -76,7 +76,7 @@ def run_scan_latency(node, director, lights: dict[str, TimingLights], stations: 
         nonlocal no_light
         while not stop.is_set() or not pending[k].empty():
             try:
-                outcome = subs[k].get(timeout=0.2)
+                outcome = subs[k].queue.get(timeout=0.2)
             except queue.Empty:
                 if stop.is_set():
                     break
@@ -139,8 +139,8 @@ def run_scan_latency(node, director, lights: dict[str, TimingLights], stations: 
     for c in collectors:
         c.join(timeout=5)
     unanswered = sum(q.qsize() for q in pending)
-    for st, q in zip(stations, subs):
-        director.unsubscribe(st["id"], q)
+    for sub in subs:
+        floor.streams.close(sub)
     for scanner in scanners:
         scanner.stop()
     for sim in sims:
