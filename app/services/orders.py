@@ -34,6 +34,7 @@ class TransferConflict(errors.Conflict):
 
 CONFLICT_OF_KIND = {OrderKind.CUSTOMER: OrderConflict, OrderKind.TRANSFER: TransferConflict}
 NOUN_OF_KIND = {OrderKind.CUSTOMER: "order", OrderKind.TRANSFER: "transfer order"}
+FULL_NOUN_OF_KIND = {OrderKind.CUSTOMER: "customer order", OrderKind.TRANSFER: "transfer order"}
 
 
 @dataclass
@@ -114,8 +115,8 @@ def receive_order(uow: UnitOfWork, order_id: str, body: dict, kind: str = OrderK
         if existing is not None:
             if existing[1] != kind:  # order and transfer ids share one table: never answer with the other kind
                 raise CONFLICT_OF_KIND[kind](
-                    f"{order_id} is already the id of a {NOUN_OF_KIND[OrderKind(existing[1])]} on this node; "
-                    f"a {noun} needs an id of its own", order_id=order_id)
+                    f"{order_id} is already the id of a {FULL_NOUN_OF_KIND[OrderKind(existing[1])]} on this node; "
+                    f"a {FULL_NOUN_OF_KIND[kind]} needs an id of its own", order_id=order_id)
             if existing[0] != digest:
                 raise CONFLICT_OF_KIND[kind](f"{noun} {order_id} exists with a different body", order_id=order_id)
             return ReceiveResult(view_of_kind(tx, order_id, kind), created=False)
