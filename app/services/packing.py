@@ -137,6 +137,8 @@ def close_package(uow: UnitOfWork, order_id: str, carton: str | None = None, wei
                 label = transfer_label(order.id, order.destination, sscc, weight_g or view["expected_weight_g"])
             slip = {"order_id": order.id, "ship_to": order.ship_to, "node_id": node_id,
                     "lines": [{"sku": l["sku"], "name": l["name"], "qty": l["packed"]} for l in view["lines"]]}
+            if order.kind == "transfer":
+                slip["ship_to"] = label["ship_to"]
             jobs = [enqueue_print_tx(tx, printer, "shipping_label", label, ref=order.id),
                     enqueue_print_tx(tx, printer, "packing_slip", slip, ref=order.id)]
         _free_cubby(s, order.id)

@@ -246,3 +246,23 @@ def test_inbound_cartons_with_lines_are_validated_and_v1_bodies_stay_valid(api):
            "cartons": [{"carton_id": "C1", "lines": [{"sku": "SKU-1", "qty": 0}]}, {"carton_id": "C1"}]}
     p = problem_of(api.put(f"{api.base}/inbound-shipments/A-2", json=bad), 422, "validation-error")
     assert {e["field"] for e in p["errors"]} == {"cartons[0].lines[0]", "cartons[1].carton_id"}
+
+
+def test_a_transfer_carton_gets_a_label_for_the_destination_with_its_sscc_as_the_barcode(api):
+    from app.printing import render
+    from app.services import packing, printing
+
+    uow = api.node.uow
+    put(api, "TR-L", transfer_body(("SKU-2", 2)))
+    pick_all(uow, start_picking(uow, "TR-L"))
+    packing.start_pack(uow, "TR-L")
+    for _ in range(2):
+        packing.pack_item(uow, "TR-L", "SKU-2")
+    closed = packing.close_package(uow, "TR-L", printer="lp-1")
+    jobs = {j.document: j.payload for j in printing.due_jobs(uow) if j.id in closed["print_jobs"]}
+    label = jobs["shipping_label"]
+    assert label["carrier"] == "transfer" and label["ship_to"]["name"] == "TRANSFER TO node:N2"
+    assert "tracking_number" not in label and label["sscc"] == closed["sscc"]  # the barcode is the carton id
+    printed = render("shipping_label", label, "escpos")
+    assert b"TRANSFER TO node:N2" in printed and closed["sscc"].encode() in printed
+    assert b"TRANSFER TO node:N2" in render("packing_slip", jobs["packing_slip"], "escpos")
