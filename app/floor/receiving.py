@@ -3,7 +3,7 @@ the location scanned after it (the suggested bin, or any other)."""
 from __future__ import annotations
 
 from app.domain import errors
-from app.services import inbound
+from app.services import catalog, inbound
 
 from .actions import Action
 from .outcome import Outcome, Refused
@@ -36,6 +36,14 @@ class ReceiveFlow:
 
     def scan(self, st, code: str, scan) -> Outcome:
         r = st.receive
+        if r.carton is not None:
+            return self._carton_into(st, code)
+        carton = inbound.carton_to_receive(self.uow, code) if r.receipt is None else None
+        if carton is not None:
+            r.asn, r.asn_done, r.carton = inbound.arrive(self.uow, code), None, carton
+            skus = len(carton["lines"])
+            return Outcome(True, f"Carton {carton['carton_id']}: {carton['units']} unit(s) of {skus} SKU(s). "
+                                 "Scan the location to put it all away", "ok")
         if r.asn is None:
             r.asn, r.asn_done = inbound.arrive(self.uow, code), None
             return Outcome(True, f"Inbound {r.asn['asn_id']} arrived: scan an item", "ok")
@@ -59,6 +67,19 @@ class ReceiveFlow:
         where = suggestion["location"] or "any free bin"
         return Outcome(True, f"{suggestion['sku']} {suggestion['name']}: put away in {where}", "ok")
 
+    def _carton_into(self, st, location: str) -> Outcome:
+        r = st.receive
+        if not catalog.is_location(self.uow, location):
+            raise Refused(f"Scan a location for carton {r.carton['carton_id']} (or tap Clear)")
+        carton, r.carton = r.carton, None
+        result = inbound.receive_carton(self.uow, carton["carton_id"], location, operator=st.badge)
+        r.asn = inbound.get_inbound(self.uow, carton["asn_id"])
+        if r.asn["status"] == "completed":
+            r.asn, r.asn_done = None, {**r.asn, "discrepancies": [l for l in r.asn["lines"]
+                                                                 if l["qty_received"] != l["qty"]]}
+        return Outcome(True, f"Carton {carton['carton_id']} received into {location}: {carton['units']} unit(s)", "ok",
+                       data={"carton": result})
+
     def _receive_into(self, st, location: str) -> Outcome:
         r = st.receive
         receipt = r.receipt
@@ -77,7 +98,7 @@ class ReceiveFlow:
         return Outcome(True, f"{receipt['qty']} × {receipt['sku']}: scan the location", None)
 
     def receive_cancel(self, st) -> Outcome:
-        st.receive.receipt = None
+        st.receive.receipt, st.receive.carton = None, None
         return Outcome(True, "Item cleared", None)
 
     def complete_asn(self, st) -> Outcome:

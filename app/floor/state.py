@@ -35,6 +35,7 @@ class PackState:
 class ReceiveState:
     asn: dict | None = None
     receipt: dict | None = None
+    carton: dict | None = None  # an announced carton scanned whole: its lines go to the next location
     asn_done: dict | None = None
 
 

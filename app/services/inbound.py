@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 
 from app.db.tables import InboundCarton, InboundLine, InboundShipment, Location, Sku, Stock
 from app.db.uow import UnitOfWork
-from app.domain import errors
+from app.domain import errors, lifecycles
 from app.domain.errors import require_positive
 from app.domain.requests import canonical_hash, inbound_request_problems, valid_id
 
@@ -103,6 +103,16 @@ def _cartons(session: Session, code: str) -> list[InboundCarton]:
         InboundCarton.carton_id.in_(codes) | InboundCarton.tracking_number.in_(codes)).order_by(InboundCarton.id.desc())))
 
 
+def carton_to_receive(uow: UnitOfWork, code: str) -> dict | None:
+    """An announced carton with its lines, not yet received, that this code names (None otherwise)."""
+    with uow.read() as s:
+        carton = next((c for c in _cartons(s, code) if c.received_at is None and c.lines), None)
+        if carton is None:
+            return None
+        return {"carton_id": carton.carton_id, "asn_id": carton.asn_id, "lines": list(carton.lines),
+                "units": sum(int(l["qty"]) for l in carton.lines)}
+
+
 def _asn(session: Session, code: str) -> InboundShipment:
     asn = session.get(InboundShipment, code)
     if asn is None:  # a carton label scanned instead of the ASN
@@ -117,11 +127,18 @@ def _asn(session: Session, code: str) -> InboundShipment:
     return asn
 
 
+def _move(asn: InboundShipment, target: str, now) -> None:
+    """A step of the shipment's life cycle (app.domain.lifecycles.INBOUND); staying put is no step."""
+    if asn.status != target:
+        asn.status = lifecycles.check("inbound shipment", asn.status, target)
+    asn.updated_at = now
+
+
 def arrive(uow: UnitOfWork, code: str) -> dict:
     with uow.write() as tx:
         asn = _asn(tx.session, code)
         if asn.status == "awaiting":
-            asn.status, asn.updated_at = "arrived", tx.now
+            _move(asn, "arrived", tx.now)
             tx.session.add(asn)
             tx.emit("inbound.arrived", asn.id, {"asn_id": asn.id, "source": asn.source})
         elif asn.status not in ("arrived", "receiving"):
@@ -156,7 +173,7 @@ def receive_item(uow: UnitOfWork, asn_code: str, item_code: str, qty: int, locat
         if line is None:  # not on the notice: received all the same, reported as a discrepancy
             line = InboundLine(asn_id=asn.id, sku_code=sku.code, sku_id=sku.id, qty_expected=0)
         line.qty_received += qty
-        asn.status, asn.updated_at = "receiving", tx.now
+        _move(asn, "receiving", tx.now)
         s.add_all([line, asn])
         s.flush()
         return inbound_view(s, asn)
@@ -173,7 +190,7 @@ def complete(uow: UnitOfWork, asn_code: str) -> dict:
 
 def _complete_tx(tx, asn: InboundShipment) -> dict:
     s = tx.session
-    asn.status, asn.updated_at = "completed", tx.now
+    _move(asn, "completed", tx.now)
     s.add(asn)
     view = inbound_view(s, asn)
     tx.emit("inbound.received", asn.id, {
@@ -206,6 +223,7 @@ def receive_carton(uow: UnitOfWork, carton_code: str, location: str, operator: s
             raise errors.ValidationFailed(f"carton {carton.carton_id} was announced without its lines: "
                                           f"receive its items one by one", field="carton")
         if asn.status == "awaiting":
+            _move(asn, "arrived", tx.now)
             tx.emit("inbound.arrived", asn.id, {"asn_id": asn.id, "source": asn.source, "carton_id": carton.carton_id})
         for line in carton.lines:
             sku = put_stock_tx(tx, line["sku"], location, line["qty"], reason="receive", ref=asn.id,
@@ -217,7 +235,7 @@ def receive_carton(uow: UnitOfWork, carton_code: str, location: str, operator: s
             row.qty_received += line["qty"]
             s.add(row)
         carton.received_at, carton.location, carton.operator = tx.now, location, operator
-        asn.status, asn.updated_at = "receiving", tx.now
+        _move(asn, "receiving", tx.now)
         s.add_all([carton, asn])
         s.flush()
         tx.emit("inbound.carton_received", asn.id, {

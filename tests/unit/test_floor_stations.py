@@ -147,3 +147,22 @@ def test_pickers_cannot_open_supervisor_actions(floor):
     assert not director.act("PICK-1", "set_mode", mode="supervise").ok
     out = director.act("PICK-1", "adjust", sku="SKU-00001", location="A-01-01", delta="2", reason="found")
     assert not out.ok and out.code == "not-allowed" and "A picker may not" in out.message
+
+
+def test_a_whole_announced_carton_is_received_by_scanning_it_then_its_location(floor):
+    node, director, lights = floor
+    inbound.put_inbound(node.uow, "ASN-T1", {"source": "node:N2", "lines": [{"sku": "SKU-00003", "qty": 4}],
+                                             "cartons": [{"carton_id": "006141410000000019", "tracking_number": "T-1",
+                                                          "lines": [{"sku": "SKU-00003", "qty": 4}]}]})
+    director.login("RECV-1", "BADGE-0003", "3333")
+    before = sum(r["on_hand"] for r in inventory.stock_at(node.uow, "A-01-03") if r["sku"] == "SKU-00003")
+    out = director.handle_scan("RECV-1", "006141410000000019")
+    assert out.ok and "4 unit(s) of 1 SKU(s)" in out.message
+    assert not director.handle_scan("RECV-1", gtin(3)).ok  # a location, not an item, comes next
+    out = director.handle_scan("RECV-1", "A-01-03")
+    assert out.ok and "received into A-01-03" in out.message
+    after = sum(r["on_hand"] for r in inventory.stock_at(node.uow, "A-01-03") if r["sku"] == "SKU-00003")
+    assert after == before + 4 and director.view("RECV-1").receive.asn_done["status"] == "completed"
+    again = director.handle_scan("RECV-1", "006141410000000019")
+    assert not again.ok and "completed" in again.message
+    assert sum(r["on_hand"] for r in inventory.stock_at(node.uow, "A-01-03") if r["sku"] == "SKU-00003") == after
