@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from app.config import Settings
 from app.db.engine import make_engines
 from app.db.schema import upgrade
+from app.db.storage import StorageWatch
 from app.db.uow import UnitOfWork
 from app.services.feed import HeadWatch, head_seq
 from app.services.status import StatusReadModel
@@ -46,7 +47,8 @@ class Node:
         device_checks = self.devices.checks() if self.devices is not None else {}
         router_checks = self.heartbeat.checks() if self.heartbeat is not None else {}
         counts = self.status_model.counts(self.watch.head) if self.status_model else None
-        return node_status(self.uow, self.identity, device_checks, router_checks, counts, head=self.watch.head)
+        extra = {"db:storage": [self.uow.storage.check()], **router_checks}
+        return node_status(self.uow, self.identity, device_checks, extra, counts, head=self.watch.head)
 
     def start(self) -> "Node":
         for worker in self.workers:
@@ -70,8 +72,9 @@ def build_node(settings: Settings, devices=None, start_workers: bool = True) -> 
     from app.workers import build_workers
 
     stream = upgrade(settings.db)
-    writer, reader = make_engines(settings.db, settings.synchronous, background_checkpoint=start_workers)
-    uow = UnitOfWork(writer, reader)
+    writer, reader = make_engines(settings.db, settings.synchronous, background_checkpoint=start_workers,
+                                  wal_limit_bytes=int(settings.wal_limit_mb * 1_048_576))
+    uow = UnitOfWork(writer, reader, storage=StorageWatch(settings.db, settings.storage_min_free_mb))
     watch = HeadWatch()
     watch.head = head_seq(uow)
     uow.on_events(watch.notify)

@@ -32,6 +32,8 @@ class Settings:
     devices: str = "simulated"  # WES_DEVICES: simulated | config (use [devices] from WES_CONFIG) | none
     config_file: str = ""  # WES_CONFIG: TOML file with these settings and [devices]
     log_level: str = "INFO"  # WES_LOG_LEVEL
+    storage_min_free_mb: float = 200.0  # WES_STORAGE_MIN_FREE_MB: db:storage warns below this much free space
+    wal_limit_mb: float = 8.0  # WES_WAL_LIMIT_MB: the WAL is truncated back when it grows past this
     device_config: dict = field(default_factory=dict)
 
     @classmethod
@@ -64,6 +66,8 @@ class Settings:
         self.threads = int(self.threads)
         self.heartbeat_s = float(self.heartbeat_s)
         self.event_retention_days = int(self.event_retention_days)
+        self.storage_min_free_mb = float(self.storage_min_free_mb)
+        self.wal_limit_mb = float(self.wal_limit_mb)
         if isinstance(self.accepting_orders, str):
             self.accepting_orders = _bool(self.accepting_orders)
         self.synchronous = str(self.synchronous).upper()

@@ -6,6 +6,8 @@ import logging
 import threading
 
 from app.db.engine import checkpoint
+from app.db.storage import storage_failure
+from app.domain.errors import StorageFull
 
 log = logging.getLogger("wes.workers")
 
@@ -45,6 +47,8 @@ class Worker:
                 self.last_error = None
                 if isinstance(result, (int, float)):
                     wait = result
+            except StorageFull as exc:  # the unit of work logs it, once a minute, and status shows it
+                self.last_error = repr(exc)
             except Exception as exc:  # a worker reports and goes on; it never takes the node down
                 self.last_error = repr(exc)
                 log.exception("worker %s step failed", self.name)
@@ -54,6 +58,17 @@ class Worker:
 
 STATUS_WATCH_S = 5.0
 CHECKPOINT_S = 1.0  # WAL -> database copy off the commit path (app.db.engine.make_engines)
+
+
+def checkpoint_step(node) -> None:
+    """Copy the WAL back and keep it under WES_WAL_LIMIT_MB; a full disk is a storage fault."""
+    try:
+        checkpoint(node.settings.db, int(node.settings.wal_limit_mb * 1_048_576))
+    except Exception as exc:
+        reason = storage_failure(exc)
+        if reason is None:
+            raise
+        node.uow.storage.failed(f"checkpoint: {reason}")
 
 
 def watch_status(node) -> None:
@@ -86,7 +101,7 @@ def build_workers(node) -> list[Worker]:
         printer_worker.wake = workers[-1].wake  # a printer coming back wakes the worker at once
         node.devices.print_worker = workers[-1]
     workers.append(Worker("wes-status", lambda: watch_status(node), STATUS_WATCH_S))
-    workers.append(Worker("wes-checkpoint", lambda: checkpoint(node.settings.db), CHECKPOINT_S))
+    workers.append(Worker("wes-checkpoint", lambda: checkpoint_step(node), CHECKPOINT_S))
     workers.append(Worker("wes-prune", lambda: prune_feed(node), PRUNE_S))
     if node.settings.router_url:
         from app.sync.heartbeat import Heartbeat

@@ -11,6 +11,9 @@ from typing import Callable, Iterator
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
+from app.db.storage import StorageWatch, storage_failure
+from app.domain.errors import StorageFull
+
 
 def utcnow() -> datetime:
     """Aware UTC: every timestamp the node stores is UTC (SQLModel refuses naive ones)."""
@@ -128,10 +131,12 @@ class UnitOfWork:
 
     MAX_GROUP = 64  # commands per commit at most: bounds how long the first one waits
 
-    def __init__(self, writer: Engine, reader: Engine, clock: Callable[[], datetime] = utcnow):
+    def __init__(self, writer: Engine, reader: Engine, clock: Callable[[], datetime] = utcnow,
+                 storage: StorageWatch | None = None):
         self.writer = writer
         self.reader = reader
         self.clock = clock
+        self.storage = storage if storage is not None else StorageWatch(None)
         self._lock = threading.Lock()
         self._queue_lock = threading.Lock()
         self._queued = 0  # threads waiting for self._lock
@@ -217,6 +222,24 @@ class UnitOfWork:
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
+        """One command. A full or failed disk (SQLite FULL / IOERR, in the command, at its
+        savepoint or at the group's COMMIT) comes out as errors.StorageFull, so every entrypoint
+        shows the same message; the StorageWatch remembers it for status and logs it."""
+        try:
+            with self._write() as tx:
+                yield tx
+        except StorageFull:
+            raise
+        except Exception as exc:
+            reason = storage_failure(exc)
+            if reason is None:
+                raise
+            self.storage.failed(reason)
+            raise StorageFull() from exc
+        self.storage.ok()
+
+    @contextmanager
+    def _write(self) -> Iterator[Tx]:
         group = self._enter()
         ok = False
         head = None
