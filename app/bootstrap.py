@@ -12,6 +12,7 @@ from app.db.engine import make_engines
 from app.db.schema import upgrade
 from app.db.storage import StorageWatch
 from app.db.uow import UnitOfWork
+from app.liveness import NodeLock
 from app.services.feed import HeadWatch, head_seq
 from app.services.status import StatusReadModel
 from app.serving import RouterReadsFirst
@@ -34,6 +35,7 @@ class Node:
     status_model: object = None  # app.services.status.StatusReadModel
     reads_first: object = None  # app.serving.RouterReadsFirst (create_app puts it in front of the app)
     floor: object = None  # app.floor.StationDirector, made by the kiosk blueprint
+    lock: object = None  # app.liveness.NodeLock: tells the router's front this process is alive
 
     @property
     def identity(self) -> dict:
@@ -62,6 +64,8 @@ class Node:
             worker.stop()
         if self.devices is not None:
             self.devices.close()
+        if self.lock is not None:
+            self.lock.release()
         self.uow.writer.dispose()
         self.uow.reader.dispose()
 
@@ -81,6 +85,9 @@ def build_node(settings: Settings, devices=None, start_workers: bool = True) -> 
     node = Node(settings=settings, uow=uow, watch=watch, stream_id=stream, status_model=StatusReadModel(uow),
                 reads_first=RouterReadsFirst())
     uow.after_write(node.reads_first.after_floor_write)
+    node.lock = NodeLock(settings.db)
+    if not node.lock.acquire(node.boot_id):  # another node process serves this database (e.g. a CLI command)
+        node.lock = None
     node.devices = devices if devices is not None else build_devices(settings, uow)
     node.workers = build_workers(node)
     if start_workers:
