@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from app.db.engine import checkpoint
+from app.db.engine import checkpoint, wal_size
 from app.db.storage import storage_failure
 from app.domain.errors import StorageFull
 
@@ -61,9 +61,12 @@ CHECKPOINT_S = 1.0  # WAL -> database copy off the commit path (app.db.engine.ma
 
 
 def checkpoint_step(node) -> None:
-    """Copy the WAL back and keep it under WES_WAL_LIMIT_MB; a full disk is a storage fault."""
+    """Copy the WAL back (PASSIVE, off the commit path) and, once the file is past
+    WES_WAL_LIMIT_MB, cut it back to zero between two commits; a full disk is a storage fault."""
     try:
-        checkpoint(node.settings.db, int(node.settings.wal_limit_mb * 1_048_576))
+        checkpoint(node.settings.db)
+        if wal_size(node.settings.db) > node.settings.wal_limit_mb * 1_048_576:
+            node.uow.truncate_wal()
     except Exception as exc:
         reason = storage_failure(exc)
         if reason is None:

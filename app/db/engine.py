@@ -54,21 +54,13 @@ def make_engines(db_path: str, synchronous: str = "FULL", background_checkpoint:
     return writer, _configure(reader, synchronous, False)
 
 
-def checkpoint(db_path: str, wal_limit_bytes: int | None = None) -> tuple[int, int, int]:
+def checkpoint(db_path: str) -> tuple[int, int, int]:
     """A PASSIVE checkpoint on its own connection: never blocks the writer or the readers.
-    Returns (busy, wal pages, pages copied).
-
-    A PASSIVE checkpoint cannot reset the WAL while readers keep old snapshots, so under steady
-    load it only grows. Past `wal_limit_bytes` a TRUNCATE checkpoint follows, allowed to wait for
-    the writer and readers for at most 100 ms (right after the PASSIVE copy there is little left to
-    copy, so the writer waits briefly); when it cannot get in it tries again on the next call."""
+    Returns (busy, wal pages, pages copied). It cannot make the WAL file smaller: see
+    UnitOfWork.truncate_wal for that."""
     con = sqlite3.connect(db_path, timeout=1)
     try:
-        result = con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        if wal_limit_bytes is not None and wal_size(db_path) > wal_limit_bytes:
-            con.execute("PRAGMA busy_timeout=100")
-            result = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        return result
+        return con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     finally:
         con.close()
 
