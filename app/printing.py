@@ -39,10 +39,11 @@ def render(document: str, payload: dict, language: str) -> bytes:
 
 
 class PrintWorker:
-    def __init__(self, uow, devices, probe_s: float = 1.0, probe_timeout_s: float = 1.0):
+    def __init__(self, uow, devices, probe_s: float = 1.0, probe_timeout_s: float = 1.0, poll_s: float = 10.0):
         self.uow = uow
         self.devices = devices
         self.probe_s = probe_s
+        self.poll_s = poll_s  # an idle printer that can answer is asked its state this often
         self.probe_timeout_s = probe_timeout_s
         self.wake = lambda: None  # set by app.workers to the Worker's wake
         self._last_probe: dict[str, float] = {}
@@ -63,6 +64,8 @@ class PrintWorker:
 
         self._probe_offline_printers()
         due = jobs.due_jobs(self.uow)
+        if not due:
+            self._poll_idle_printers()
         offline: dict[str, str] = {}  # printer -> why, found in this step
         for job in due:
             if job.printer in offline:  # one refused connect is enough: the rest wait with it
@@ -99,7 +102,20 @@ class PrintWorker:
                 log.exception("print job %s on %s failed%s", job.id, job.printer, "" if retry else " for good")
                 continue
             jobs.mark_printed(self.uow, job.id, confirmed=bool(confirmed))
+            self._last_probe[job.printer] = time.monotonic()  # it just answered: no poll needed yet
         return 0.05 if len(due) else 0.5
+
+    def _poll_idle_printers(self) -> None:
+        """Ask idle printers that can answer for their state every `poll_s`, so paper running out
+        or a cover left open shows in /status before the next job finds it."""
+        now = time.monotonic()
+        for printer_id, printer in self.devices.printers.items():
+            if not getattr(printer, "confirms", False) or printer.health().status == "fail":
+                continue
+            if now - self._last_probe.get(printer_id, 0.0) < self.poll_s:
+                continue
+            self._last_probe[printer_id] = now
+            printer.probe()
 
     def _probe_offline_printers(self) -> None:
         """Check failing printers every `probe_s`, so a printer that comes back (switched on, paper

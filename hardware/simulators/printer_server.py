@@ -170,7 +170,6 @@ class CapturePrinterServer:
                 return  # listener closed by refuse()/close()
             with self._lock:
                 faults = Faults(**vars(self.faults))
-                self.faults.power_cut_after = None  # a power cut hits one job
             if faults.drop:
                 _reset(connection)
                 continue
@@ -202,6 +201,7 @@ class CapturePrinterServer:
                 if faults.power_cut_after is not None and len(data) >= faults.power_cut_after:
                     with self._lock:
                         self.cut_jobs.append(bytes(data[: faults.power_cut_after]))
+                        self.faults.power_cut_after = None  # a power cut hits one job (not a status query)
                     _reset(connection)
                     return
                 if started and self._answer_trailing_query(connection, data, faults):

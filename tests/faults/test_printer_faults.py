@@ -110,6 +110,23 @@ def test_paper_out_cover_open_and_offline_are_device_states_in_status_and_on_the
     assert len(printer.jobs) == 1 and printer_check(node)["status"] == "pass"
 
 
+def test_an_idle_printer_whose_cover_opens_shows_it_in_status_without_a_job(tmp_path, printer):
+    node = build_node(make_settings(tmp_path), start_workers=False)
+    try:
+        from hardware.registry import build_printer
+
+        node.devices.add_printer("lp-1", build_printer("lp-1", {"type": "network", "host": "127.0.0.1",
+                                                               "port": printer.port, "timeout": 1}))
+        worker = PrintWorker(node.uow, node.devices, poll_s=0.0)
+        worker.step()
+        assert printer_check(node) == {"status": "pass", "output": "ready"}
+        printer.fault(state="cover-open")
+        worker.step()  # no job due: the worker asks the idle printer
+        assert printer_check(node)["status"] == "fail" and printer_check(node)["output"].startswith("cover-open")
+    finally:
+        node.close()
+
+
 def test_a_printer_that_cannot_confirm_leaves_the_job_sent_not_printed(tmp_path, printer):
     node = node_with(tmp_path, printer, confirm=False)
     try:

@@ -107,16 +107,16 @@ def test_a_reply_that_is_not_a_heartbeat_answer_is_a_failure(tmp_path, body):
 
 def test_clock_skew_is_dropped_from_status_once_it_is_stale(tmp_path):
     router = FakeRouter(TOKEN, skew_s=30.0).start()
-    now = [time.time()]
+    later = [0.0]
     node = node_for(tmp_path, router.url)
     try:
         hb = node.heartbeat
-        hb.clock = lambda: now[0]
+        hb.clock = lambda: time.time() + later[0]
         assert hb.step() == node.settings.heartbeat_s
         assert 29 < node.status()["checks"]["router:clock-skew"][0]["observedValue"] < 31
         router.stop()
         router = None
-        now[0] += 31  # the router is gone; the last measurement is older than any heartbeat since
+        later[0] = 31  # the router is gone; the last measurement is older than any heartbeat since
         assert hb.step() > node.settings.heartbeat_s
         checks = node.status()["checks"]
         assert "router:clock-skew" not in checks
