@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from app.config import Settings
 from app.db.engine import make_engines
 from app.db.schema import upgrade
+from app.db.storage import StorageWatch
 from app.db.uow import UnitOfWork
+from app.liveness import NodeLock
 from app.services.feed import HeadWatch, head_seq
 from app.services.status import StatusReadModel
 from app.serving import RouterReadsFirst
@@ -33,6 +35,7 @@ class Node:
     status_model: object = None  # app.services.status.StatusReadModel
     reads_first: object = None  # app.serving.RouterReadsFirst (create_app puts it in front of the app)
     floor: object = None  # app.floor.Floor, made by the kiosk blueprint
+    lock: object = None  # app.liveness.NodeLock: tells the router's front this process is alive
 
     @property
     def identity(self) -> dict:
@@ -50,7 +53,8 @@ class Node:
         device_checks = self.devices.checks() if self.devices is not None else {}
         router_checks = self.heartbeat.checks() if self.heartbeat is not None else {}
         counts = self.status_model.counts(self.watch.head) if self.status_model else None
-        return node_status(self.uow, self.identity, device_checks, router_checks, counts, head=self.watch.head)
+        extra = {"db:storage": [self.uow.storage.check()], **router_checks}
+        return node_status(self.uow, self.identity, device_checks, extra, counts, head=self.watch.head)
 
     def start(self) -> "Node":
         for worker in self.workers:
@@ -64,6 +68,8 @@ class Node:
             worker.stop()
         if self.devices is not None:
             self.devices.close()
+        if self.lock is not None:
+            self.lock.release()
         self.uow.writer.dispose()
         self.uow.reader.dispose()
 
@@ -74,14 +80,18 @@ def build_node(settings: Settings, devices=None, start_workers: bool = True) -> 
     from app.workers import build_workers
 
     stream = upgrade(settings.db)
-    writer, reader = make_engines(settings.db, settings.synchronous, background_checkpoint=start_workers)
-    uow = UnitOfWork(writer, reader)
+    writer, reader = make_engines(settings.db, settings.synchronous, background_checkpoint=start_workers,
+                                  wal_limit_bytes=int(settings.wal_limit_mb * 1_048_576))
+    uow = UnitOfWork(writer, reader, storage=StorageWatch(settings.db, settings.storage_min_free_mb))
     watch = HeadWatch()
     watch.head = head_seq(uow)
     uow.on_events(watch.notify)
     node = Node(settings=settings, uow=uow, watch=watch, stream_id=stream, status_model=StatusReadModel(uow),
                 reads_first=RouterReadsFirst())
     uow.after_write(node.reads_first.after_floor_write)
+    node.lock = NodeLock(settings.db)
+    if not node.lock.acquire(node.boot_id):  # another node process serves this database (e.g. a CLI command)
+        node.lock = None
     node.devices = devices if devices is not None else build_devices(settings, uow)
     node.workers = build_workers(node)
     if start_workers:

@@ -236,11 +236,18 @@ def simulate_scanner(station, scanner_id, terminator):
 @click.option("--out", "out_dir", default="prints", show_default=True, type=click.Path(file_okay=False))
 @click.option("--max-jobs", default=None, type=int, help="Stop after this many jobs.")
 @click.option("--seconds", default=None, type=float, help="Stop after this many seconds.")
-def simulate_printer(host, port, out_dir, max_jobs, seconds):
-    """A raw-TCP (:9100) ESC/POS or ZPL printer that saves each job and shows what it printed."""
+@click.option("--fault", default="none", show_default=True,
+              type=click.Choice(["none", "paper-out", "cover-open", "offline", "power-cut", "drop", "no-read", "mute"]),
+              help="Misbehave: a state answered in status, lose power mid-job, reset connections, never read, "
+                   "never answer status queries.")
+@click.option("--cut-after", default=16, show_default=True, type=int, help="Bytes taken before a power-cut.")
+def simulate_printer(host, port, out_dir, max_jobs, seconds, fault, cut_after):
+    """A raw-TCP (:9100) ESC/POS or ZPL printer that saves each job, answers status queries and
+    shows what it printed."""
     from app.simulate import run_printer
 
-    run_printer(host=host, port=port, out_dir=out_dir, max_jobs=max_jobs, seconds=seconds)
+    run_printer(host=host, port=port, out_dir=out_dir, max_jobs=max_jobs, seconds=seconds, fault=fault,
+                cut_after=cut_after)
 
 
 @simulate.command("lights")

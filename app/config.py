@@ -46,6 +46,8 @@ class Settings:
     lines_per_hour: float = 300.0  # WES_LINES_PER_HOUR: nominal pick capacity, used while nothing was picked for an hour
     max_backlog_hours: float = 8.0  # WES_MAX_BACKLOG_HOURS: accepting_orders turns false above this backlog
     same_day_cutoff: str = "14:00"  # WES_SAME_DAY_CUTOFF: local HH:MM after which same-day orders ship tomorrow
+    storage_min_free_mb: float = 200.0  # WES_STORAGE_MIN_FREE_MB: db:storage warns below this much free space
+    wal_limit_mb: float = 8.0  # WES_WAL_LIMIT_MB: the WAL is truncated back when it grows past this
     device_config: dict = field(default_factory=dict)
 
     @classmethod
@@ -83,6 +85,8 @@ class Settings:
             self.https = _bool(self.https)
         self.heartbeat_s = float(self.heartbeat_s)
         self.event_retention_days = int(self.event_retention_days)
+        self.storage_min_free_mb = float(self.storage_min_free_mb)
+        self.wal_limit_mb = float(self.wal_limit_mb)
         if isinstance(self.accepting_orders, str):
             self.accepting_orders = _bool(self.accepting_orders)
         self.lat, self.lon = float(self.lat), float(self.lon)

@@ -44,16 +44,40 @@ def run_scanner(station: str = "PACK-1", scanner_id: str = "sim-scanner", termin
 
 # --- printer --------------------------------------------------------------------------------------
 
+PRINTER_FAULTS = ("none", "paper-out", "cover-open", "offline", "power-cut", "drop", "no-read", "mute")
+
+
+def printer_fault(server, fault: str, cut_after: int = 16) -> None:
+    """Tell the simulator to misbehave: a state it answers in status, or a transport fault."""
+    if fault in ("paper-out", "cover-open", "offline"):
+        server.fault(state=fault)
+    elif fault == "power-cut":
+        server.fault(power_cut_after=cut_after)
+    elif fault == "drop":
+        server.fault(drop=True)
+    elif fault == "no-read":
+        server.fault(no_read=True)
+    elif fault == "mute":
+        server.fault(mute=True)
+    elif fault != "none":
+        raise ValueError(f"unknown printer fault {fault!r}; use one of {', '.join(PRINTER_FAULTS)}")
+
+
 def run_printer(host: str = "127.0.0.1", port: int = 9100, out_dir: str = "prints", max_jobs: int | None = None,
-                seconds: float | None = None, stdout: TextIO | None = None) -> int:
-    """A raw-TCP (:9100) printer that saves every job and prints what is on it. Returns jobs seen."""
+                seconds: float | None = None, stdout: TextIO | None = None, fault: str = "none",
+                cut_after: int = 16) -> int:
+    """A raw-TCP (:9100) printer that saves every job and prints what is on it. Returns jobs seen.
+    It answers ESC/POS and ZPL status queries; `fault` makes it misbehave from the start."""
     stdout = stdout or sys.stdout  # looked up per call: click's CliRunner swaps sys.stdout
     from hardware.simulators.printer_server import CapturePrinterServer
 
     deadline = time.monotonic() + seconds if seconds else None
     seen = 0
     with CapturePrinterServer(host, port, out_dir) as server:
+        printer_fault(server, fault, cut_after)
         _say(stdout, f"printer simulator on {host}:{server.port}; jobs are saved in {os.path.abspath(out_dir)}")
+        if fault != "none":
+            _say(stdout, f"fault: {fault}" + (f" after {cut_after} bytes of the next job" if fault == "power-cut" else ""))
         _say(stdout, "add this to the node's config file (WES_CONFIG), for ESC/POS or ZPL documents:\n")
         _say(stdout, printer_snippet("lp-1", host, server.port))
         _say(stdout, printer_snippet("zebra-1", host, server.port, "zpl"))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 
-from app.db.engine import checkpoint
+from app.db.engine import checkpoint, wal_size
+from app.db.storage import storage_failure
+from app.domain.errors import StorageFull
 
 log = logging.getLogger("wes.workers")
 
@@ -45,6 +47,8 @@ class Worker:
                 self.last_error = None
                 if isinstance(result, (int, float)):
                     wait = result
+            except StorageFull as exc:  # the unit of work logs it, once a minute, and status shows it
+                self.last_error = repr(exc)
             except Exception as exc:  # a worker reports and goes on; it never takes the node down
                 self.last_error = repr(exc)
                 log.exception("worker %s step failed", self.name)
@@ -54,6 +58,20 @@ class Worker:
 
 STATUS_WATCH_S = 5.0
 CHECKPOINT_S = 1.0  # WAL -> database copy off the commit path (app.db.engine.make_engines)
+
+
+def checkpoint_step(node) -> None:
+    """Copy the WAL back (PASSIVE, off the commit path) and, once the file is past
+    WES_WAL_LIMIT_MB, cut it back to zero between two commits; a full disk is a storage fault."""
+    try:
+        checkpoint(node.settings.db)
+        if wal_size(node.settings.db) > node.settings.wal_limit_mb * 1_048_576:
+            node.uow.truncate_wal()
+    except Exception as exc:
+        reason = storage_failure(exc)
+        if reason is None:
+            raise
+        node.uow.storage.failed(f"checkpoint: {reason}")
 
 
 def watch_status(node) -> None:
@@ -89,7 +107,7 @@ def build_workers(node) -> list[Worker]:
         printer_worker.wake = workers[-1].wake  # a printer coming back wakes the worker at once
         node.devices.print_worker = workers[-1]
     workers.append(Worker("wes-status", lambda: watch_status(node), STATUS_WATCH_S))
-    workers.append(Worker("wes-checkpoint", lambda: checkpoint(node.settings.db), CHECKPOINT_S))
+    workers.append(Worker("wes-checkpoint", lambda: checkpoint_step(node), CHECKPOINT_S))
     workers.append(Worker("wes-prune", lambda: prune_feed(node), PRUNE_S))
     if node.settings.router_url:
         from app.sync.heartbeat import Heartbeat

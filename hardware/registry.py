@@ -43,6 +43,7 @@ def build_scanner(scanner_id: str, spec: dict[str, Any], pipeline: ScanPipeline)
             terminators=TERMINATORS[terminator],
             reconnect_min_s=float(spec.get("reconnect_min_s", 0.1)),
             reconnect_max_s=float(spec.get("reconnect_max_s", 5.0)),
+            inter_char_timeout_s=float(spec.get("inter_char_timeout_ms", 100)) / 1000 or None,
         )
     if kind == "fake":
         return FakeScanner(scanner_id, pipeline)

@@ -240,6 +240,9 @@ BODY_ERRORS = {
     "400": _problem("the body is not UTF-8 JSON (code `malformed-json`)"),
     "413": _problem("the body is larger than 2 MiB (code `payload-too-large`)"),
     "415": _problem("the body is not application/json (code `unsupported-media-type`)"),
+    # every operation with a body writes: a full disk refuses it (nothing stored; retry after Retry-After)
+    "507": _problem("the node's storage is full or failing; nothing was stored (code `storage-full`, "
+                    "`Retry-After` seconds)", {"Retry-After": {"required": True, "schema": {"type": "string"}}}),
 }
 VALIDATION = _problem("schema or semantic error; `errors` lists every problem as {field, message} (code `validation-error`)")
 

@@ -57,7 +57,9 @@ def from_domain(exc: DomainError) -> Response:
     if errors is None and exc.code == "validation-error":
         errors = [{"field": str(details.get("field", "")), "message": exc.message}]
     extra = {k: v for k, v in details.items() if k in ("order_id", "version", "sku", "remaining")}
-    headers = {"ETag": f'"{details["version"]}"'} if exc.status == 412 and "version" in details else None
+    headers = {"ETag": f'"{details["version"]}"'} if exc.status == 412 and "version" in details else {}
+    if getattr(exc, "retry_after_s", None):  # storage-full: the router should come back, not give up
+        headers["Retry-After"] = str(exc.retry_after_s)
     return problem(exc.status, exc.code, exc.message, errors=errors, headers=headers, **extra)
 
 

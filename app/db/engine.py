@@ -2,6 +2,7 @@
 and a pool of readers that never wait for the writer (WAL)."""
 from __future__ import annotations
 
+import os
 import sqlite3
 
 from sqlalchemy import create_engine, event
@@ -9,7 +10,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 
 
-def _configure(engine: Engine, synchronous: str, immediate: bool, autocheckpoint: int | None = None) -> Engine:
+DEFAULT_WAL_LIMIT_BYTES = 8 * 1_048_576
+
+
+def _configure(engine: Engine, synchronous: str, immediate: bool, autocheckpoint: int | None = None,
+               journal_size_limit: int | None = None) -> Engine:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_conn, _record):
         # Let SQLAlchemy's "begin" hook issue BEGIN itself (pysqlite's implicit BEGIN is deferred
@@ -23,6 +28,9 @@ def _configure(engine: Engine, synchronous: str, immediate: bool, autocheckpoint
         cur.execute("PRAGMA cache_size=-32000")
         if autocheckpoint is not None:
             cur.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
+        if journal_size_limit is not None:
+            # a WAL that grew under a burst is cut back to this size each time it is reset
+            cur.execute(f"PRAGMA journal_size_limit={int(journal_size_limit)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -32,7 +40,8 @@ def _configure(engine: Engine, synchronous: str, immediate: bool, autocheckpoint
     return engine
 
 
-def make_engines(db_path: str, synchronous: str = "FULL", background_checkpoint: bool = False) -> tuple[Engine, Engine]:
+def make_engines(db_path: str, synchronous: str = "FULL", background_checkpoint: bool = False,
+                 wal_limit_bytes: int = DEFAULT_WAL_LIMIT_BYTES) -> tuple[Engine, Engine]:
     """(writer, reader) engines on one SQLite file. With background_checkpoint the WAL is copied
     back into the database by a worker (see checkpoint()), not by whichever commit crosses 1,000
     pages: that copy and its fsync took 50-300 ms on the commit path. The writer still checkpoints
@@ -41,15 +50,23 @@ def make_engines(db_path: str, synchronous: str = "FULL", background_checkpoint:
     args = {"check_same_thread": False, "timeout": 10}
     writer = create_engine(url, connect_args=args, poolclass=QueuePool, pool_size=1, max_overflow=0)
     reader = create_engine(url, connect_args=args, poolclass=QueuePool, pool_size=8, max_overflow=16)
-    writer = _configure(writer, synchronous, True, 10_000 if background_checkpoint else None)
+    writer = _configure(writer, synchronous, True, 10_000 if background_checkpoint else None, wal_limit_bytes)
     return writer, _configure(reader, synchronous, False)
 
 
 def checkpoint(db_path: str) -> tuple[int, int, int]:
     """A PASSIVE checkpoint on its own connection: never blocks the writer or the readers.
-    Returns (busy, wal pages, pages copied)."""
+    Returns (busy, wal pages, pages copied). It cannot make the WAL file smaller: see
+    UnitOfWork.truncate_wal for that."""
     con = sqlite3.connect(db_path, timeout=1)
     try:
         return con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     finally:
         con.close()
+
+
+def wal_size(db_path: str) -> int:
+    try:
+        return os.path.getsize(db_path + "-wal")
+    except OSError:
+        return 0

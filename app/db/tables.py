@@ -293,12 +293,15 @@ class PrintJob(SQLModel, table=True):
     document: str  # shipping_label / packing_slip / tote_label / location_label
     ref: Optional[str] = None
     payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    status: str = "queued"  # queued / printing / done / failed
+    status: str = "queued"  # queued / sent / printed / failed (app/domain/print_jobs.py)
     attempts: int = 0
     last_error: Optional[str] = None
     next_attempt_at: datetime
     created_at: datetime
     printed_at: Optional[datetime] = None
+    sends: int = 0  # times the bytes went out; more than one means the packer may hold two labels
+    sent_at: Optional[datetime] = None
+    reprint_of: Optional[int] = None  # the job this one reprints
 
 
 class Exception_(SQLModel, table=True):

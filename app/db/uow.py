@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Callable, Iterator
@@ -12,7 +13,8 @@ from typing import Callable, Iterator
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from app.domain.errors import AlreadyApplied
+from app.db.storage import StorageWatch, storage_failure
+from app.domain.errors import AlreadyApplied, StorageFull
 
 
 def utcnow() -> datetime:
@@ -131,10 +133,12 @@ class UnitOfWork:
 
     MAX_GROUP = 64  # commands per commit at most: bounds how long the first one waits
 
-    def __init__(self, writer: Engine, reader: Engine, clock: Callable[[], datetime] = utcnow):
+    def __init__(self, writer: Engine, reader: Engine, clock: Callable[[], datetime] = utcnow,
+                 storage: StorageWatch | None = None):
         self.writer = writer
         self.reader = reader
         self.clock = clock
+        self.storage = storage if storage is not None else StorageWatch(None)
         self._lock = threading.Lock()
         self._queue_lock = threading.Lock()
         self._queued = 0  # threads waiting for self._lock
@@ -142,6 +146,7 @@ class UnitOfWork:
         self._event_listeners: list[Callable[[int], None]] = []
         self._after_write: list[Callable[[], None]] = []
         self._once = threading.local()  # the request key the next write of a thread records
+        self._drain = False  # truncate_wal wants the writer between groups: commit instead of handing on
         self.commits = 0  # COMMITs issued (with `writes`: the mean group size, for the bench)
         self.writes = 0
 
@@ -199,7 +204,7 @@ class UnitOfWork:
             self.writes += 1
         with self._queue_lock:
             queued = self._queued
-        if not group.broken and queued and group.members < self.MAX_GROUP:
+        if not group.broken and queued and group.members < self.MAX_GROUP and not self._drain:
             self._lock.release()  # the next command goes on in the same transaction
             if ok:
                 group.done.wait()
@@ -228,6 +233,24 @@ class UnitOfWork:
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
+        """One command. A full or failed disk (SQLite FULL / IOERR, in the command, at its
+        savepoint or at the group's COMMIT) comes out as errors.StorageFull, so every entrypoint
+        shows the same message; the StorageWatch remembers it for status and logs it."""
+        try:
+            with self._write() as tx:
+                yield tx
+        except StorageFull:
+            raise
+        except Exception as exc:
+            reason = storage_failure(exc)
+            if reason is None:
+                raise
+            self.storage.failed(reason)
+            raise StorageFull() from exc
+        self.storage.ok()
+
+    @contextmanager
+    def _write(self) -> Iterator[Tx]:
         group = self._enter()
         ok = False
         head = None
@@ -277,6 +300,39 @@ class UnitOfWork:
         finally:
             self._group = None
             group.done.set()
+            self._lock.release()
+
+    def truncate_wal(self, busy_ms: int = 200) -> bool:
+        """A TRUNCATE checkpoint between two commits: the WAL file goes back to zero bytes.
+
+        Under steady load a PASSIVE checkpoint never resets the WAL (some reader always uses it) and
+        a checkpoint from another connection rarely gets the write lock between groups, so the
+        file only grew. This one takes the unit of work's lock, so no command runs meanwhile, and
+        waits up to `busy_ms` for readers to finish their snapshots; right after a PASSIVE copy
+        there is little left to copy. False when a group was open or readers did not let go in
+        time (the caller tries again on its next round)."""
+        self._drain = True
+        try:
+            for _ in range(100):  # a group may be open when we get the lock: it commits at its next step
+                self._lock.acquire()
+                if self._group is None:
+                    break
+                self._lock.release()
+                time.sleep(0.001)
+            else:
+                return False
+        finally:
+            self._drain = False
+        try:
+            with self.writer.connect() as conn:
+                dbapi = conn.connection.driver_connection
+                dbapi.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+                try:
+                    busy = dbapi.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                finally:
+                    dbapi.execute("PRAGMA busy_timeout=10000")
+            return busy == 0
+        finally:
             self._lock.release()
 
     def read_one(self, sql: str, params=()) -> tuple | None:

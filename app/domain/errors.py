@@ -74,6 +74,20 @@ class NotAllowed(DomainError):
     status = 403
 
 
+class StorageFull(DomainError):
+    """The database cannot write: the disk is full or the storage has gone (SQLite SQLITE_FULL or
+    SQLITE_IOERR). Nothing of the command was stored. 507 Insufficient Storage (RFC 4918) says
+    exactly that, where 503 would only say "try later"; the API adds Retry-After."""
+
+    code = "storage-full"
+    status = 507
+    retry_after_s = 60
+    MESSAGE = "Storage full — call a supervisor"
+
+    def __init__(self, message: str = MESSAGE, **details):
+        super().__init__(message, **details)
+
+
 def require_positive(qty, what: str = "qty") -> int:
     """Quantities are whole units > 0; anything else is refused before it touches stock."""
     if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from itertools import groupby
+
+from .times import parse_rfc3339
 
 
 @dataclass(frozen=True)
@@ -34,10 +37,13 @@ class PlannedBatch:
     tasks: list[PlannedTask] = field(default_factory=list)
 
 
+_NO_SHIP_BY = datetime.max.replace(tzinfo=timezone.utc)  # orders without a ship-by go after those with one
+
+
 def order_selection(orders: list[tuple[str, int, str]], max_orders: int) -> list[str]:
     """Choose which orders go on the cart: highest priority, then earliest ship-by, then oldest.
     `orders` is (order_id, priority, ship_by_iso_or_empty)."""
-    ranked = sorted(orders, key=lambda o: (-o[1], o[2] or "9999", o[0]))
+    ranked = sorted(orders, key=lambda o: (-o[1], parse_rfc3339(o[2]) or _NO_SHIP_BY, o[0]))  # as time, not text
     return [o[0] for o in ranked[:max_orders]]
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import datetime
-
 from .orders import FulfillmentPolicy
+from .times import PROBLEM as TIME_PROBLEM
+from .times import parse_rfc3339
 
 ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 MAX_LINES = 200
@@ -29,13 +29,7 @@ def _is_int(v) -> bool:
 
 
 def _is_time(v) -> bool:
-    if not isinstance(v, str):
-        return False
-    try:
-        datetime.fromisoformat(v.replace("Z", "+00:00"))
-        return True
-    except ValueError:
-        return False
+    return parse_rfc3339(v) is not None
 
 
 def order_request_problems(body) -> list[dict]:
@@ -86,7 +80,7 @@ def order_request_problems(body) -> list[dict]:
     if "service_level" in body and not (isinstance(body["service_level"], str) and 0 < len(body["service_level"]) <= 64):
         bad("service_level", "must be a string of 1-64 characters")
     if "ship_by" in body and not _is_time(body["ship_by"]):
-        bad("ship_by", "must be an RFC 3339 time")
+        bad("ship_by", TIME_PROBLEM)
     if "fulfillment_policy" in body and (not isinstance(body["fulfillment_policy"], str)
                                          or body["fulfillment_policy"] not in set(FulfillmentPolicy)):
         bad("fulfillment_policy", "must be fill_or_kill or fill_all_available")
@@ -109,7 +103,7 @@ def inbound_request_problems(body) -> list[dict]:
     if not isinstance(body.get("source"), str) or not body.get("source"):
         bad("source", "required, e.g. node:N7 or supplier:ACME")
     if "expected_at" in body and not _is_time(body["expected_at"]):
-        bad("expected_at", "must be an RFC 3339 time")
+        bad("expected_at", TIME_PROBLEM)
     lines = body.get("lines")
     if not isinstance(lines, list) or not lines:
         bad("lines", "at least one line is required")

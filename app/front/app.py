@@ -17,6 +17,7 @@ from app.api.problems import INTERNAL_ERROR
 from app.config import Settings
 from app.db.engine import make_engines
 from app.db.uow import UnitOfWork
+from app.liveness import node_process
 from app.services.feed import HeadWatch, head_seq, stream_id
 from app.serving import is_router_read
 
@@ -49,7 +50,18 @@ class FrontNode:
         doc, age_s, error = self.status_copy.current()
         s = self.settings
         return front_status(doc, age_s, head_seq(self.uow), _now(self.uow), s.node_id, error,
-                            self.status_copy.stale_s, location={"lat": s.lat, "lon": s.lon, "region": s.region})
+                            self.status_copy.stale_s, self._down(doc),
+                            location={"lat": s.lat, "lon": s.lon, "region": s.region})
+
+    def _down(self, doc: dict | None) -> str | None:
+        """Why the copy cannot be trusted right now, from the node's lock file (app.liveness)."""
+        alive, boot_id = node_process(self.settings.db)
+        if alive is False:
+            return "the node process is gone"
+        if alive and doc is not None and boot_id and doc.get("boot_id") != boot_id:
+            self.status_copy.wake()  # a new boot: fetch its status now
+            return "the node process restarted; its status is not copied yet"
+        return None
 
     def close(self) -> None:
         self.status_copy.stop()

@@ -14,12 +14,13 @@ CHECK = "node:status-copy"  # api-health-check draft: component:measurement
 
 
 def front_status(doc: dict | None, age_s: float, head: int, now: str, node_id: str, error: str | None,
-                 stale_s: float, location: dict | None = None) -> dict:
+                 stale_s: float, down: str | None = None, location: dict | None = None) -> dict:
     """The document the router gets from the front: the node's, with this moment's time and head,
     and a check saying how old the copy is. A copy older than `stale_s` means the node process is
     not answering: the node is then 'fail' and not accepting orders (the router's writes would not
-    get through either)."""
-    stale = doc is None or age_s > stale_s
+    get through either). `down` says, without waiting for the copy to age, that the node process
+    is gone or is another boot than the copy's (app.liveness): 'fail' at once."""
+    stale = doc is None or age_s > stale_s or down is not None
     # never heard from the node: its counts are unknown; the shape stays the contract's (zeros) and
     # the check says why
     # the copy is shared by every request: only the parts changed here are copied (a deep copy was
@@ -41,8 +42,8 @@ def front_status(doc: dict | None, age_s: float, head: int, now: str, node_id: s
     entry = {"status": "fail" if stale else "pass", "observedValue": round(age_s * 1000) if doc is not None else None,
              "observedUnit": "ms"}
     if stale:
-        entry["output"] = (error or "no answer") + f"; the node process has not answered for {age_s:.0f} s" \
-            if doc is not None else (error or "the node process has not answered yet")
+        entry["output"] = down or ((error or "no answer") + f"; the node process has not answered for {age_s:.0f} s"
+                                   if doc is not None else (error or "the node process has not answered yet"))
         out["status"] = "fail"
         out["accepting_orders"] = False
     if entry["observedValue"] is None:
@@ -62,6 +63,7 @@ class StatusCopy:
         self._copy: tuple[dict | None, float] = (None, clock())
         self._error: str | None = None
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def refresh(self) -> None:
@@ -89,12 +91,21 @@ class StatusCopy:
         self._thread.start()
         return self
 
+    def wake(self) -> None:
+        """Fetch now instead of at the next tick (the node was replaced)."""
+        self._wake.set()
+
     def _run(self) -> None:
         self.refresh()
-        while not self._stop.wait(self.every_s):
+        while not self._stop.is_set():
+            self._wake.wait(self.every_s)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             self.refresh()
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 
 from app.db.tables import InboundCarton, InboundLine, InboundShipment, Location, Sku, Stock
 from app.db.uow import UnitOfWork
-from app.domain import errors, lifecycles
+from app.domain import errors, lifecycles, times
 from app.domain.errors import require_positive
 from app.domain.requests import canonical_hash, inbound_request_problems, valid_id
 
@@ -60,7 +60,7 @@ def put_inbound(uow: UnitOfWork, asn_id: str, body: dict) -> PutResult:
             if asn.request_hash != digest:
                 raise InboundConflict(f"inbound shipment {asn_id} exists with a different body")
             return PutResult(inbound_view(s, asn), False)
-        asn = InboundShipment(id=asn_id, source=body["source"], expected_at=body.get("expected_at"), request_hash=digest,
+        asn = InboundShipment(id=asn_id, source=body["source"], expected_at=times.normalise(body["expected_at"]) if body.get("expected_at") is not None else None, request_hash=digest,
                               cartons=body.get("cartons", []), created_at=tx.now, updated_at=tx.now)
         s.add(asn)
         s.flush()

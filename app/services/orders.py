@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from app.db.tables import Order, OrderLine, PickTask, Reservation, Sku, Stock
 from app.db.uow import Raw, Tx, UnitOfWork
-from app.domain import errors
+from app.domain import errors, times
 from app.domain.orders import (
     CancellationResult, FulfillmentPolicy, OrderStatus as S, RejectionReason, address_problems, cancellation_decision,
 )
@@ -121,13 +121,14 @@ def receive_order(uow: UnitOfWork, order_id: str, body: dict, kind: str = OrderK
                 raise CONFLICT_OF_KIND[kind](f"{noun} {order_id} exists with a different body", order_id=order_id)
             return ReceiveResult(view_of_kind(tx, order_id, kind), created=False)
         ship_to = body.get("ship_to") or {}
+        ship_by = times.normalise(body["ship_by"]) if body.get("ship_by") is not None else None  # UTC: sorts as time
         policy = body.get("fulfillment_policy", FulfillmentPolicy.FILL_OR_KILL)
         priority = body.get("priority", 5)
         tx.insert(
             "INSERT INTO orders(id, status, version, priority, hold, ship_by, ship_to, service_level, fulfillment_policy,"
             " request_hash, created_at, updated_at, list_seq, kind, destination)"
             " VALUES (?, ?, 1, ?, 0, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(list_seq), 0) + 1 FROM orders), ?, ?)",
-            (order_id, S.RECEIVED, priority, body.get("ship_by"), json.dumps(ship_to), body.get("service_level"),
+            (order_id, S.RECEIVED, priority, ship_by, json.dumps(ship_to), body.get("service_level"),
              str(policy), digest, tx.stamp, tx.stamp, str(kind), body.get("destination")))
         codes = sorted({line["sku"] for line in body["lines"]})
         skus = {code: (sid, bool(lot)) for sid, code, lot in tx.rows(

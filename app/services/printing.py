@@ -1,5 +1,6 @@
 """Print jobs: queued in the database in the same transaction as the change that needs them,
-then printed by a background worker with retries; never dropped while a printer is offline."""
+then printed by a background worker with retries; never dropped while a printer is offline.
+Their life cycle (queued -> sent -> printed, retries, failed, reprints) is app/domain/print_jobs.py."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -9,16 +10,18 @@ from sqlmodel import select
 from app.db.tables import PrintJob
 from app.db.uow import Tx, UnitOfWork, db_time
 from app.domain import errors
+from app.domain import print_jobs as life
 
 DOCUMENTS = ("shipping_label", "packing_slip", "tote_label", "location_label")
 MAX_BACKOFF_S = 60
 
 
-def enqueue_print_tx(tx: Tx, printer: str, document: str, payload: dict, ref: str | None = None) -> int:
+def enqueue_print_tx(tx: Tx, printer: str, document: str, payload: dict, ref: str | None = None,
+                     reprint_of: int | None = None) -> int:
     if document not in DOCUMENTS:
         raise errors.ValidationFailed(f"document must be one of {', '.join(DOCUMENTS)}", field="document")
     job = PrintJob(printer=printer, document=document, payload=payload, ref=ref, next_attempt_at=tx.now,
-                   created_at=tx.now)
+                   created_at=tx.now, reprint_of=reprint_of)
     tx.session.add(job)
     tx.session.flush()
     return job.id
@@ -34,7 +37,7 @@ def reprint(uow: UnitOfWork, job_id: int) -> int:
         job = tx.session.get(PrintJob, job_id)
         if job is None:
             raise errors.NotFound(f"unknown print job {job_id}")
-        return enqueue_print_tx(tx, job.printer, job.document, job.payload, job.ref)
+        return enqueue_print_tx(tx, job.printer, job.document, job.payload, job.ref, reprint_of=job.id)
 
 
 def due_jobs(uow: UnitOfWork, limit: int = 20) -> list[PrintJob]:
@@ -48,29 +51,69 @@ def due_jobs(uow: UnitOfWork, limit: int = 20) -> list[PrintJob]:
                            .order_by(PrintJob.id).limit(limit)))
 
 
-def mark_printed(uow: UnitOfWork, job_id: int) -> None:
+def _move(tx: Tx, job_id: int, after: str) -> PrintJob:
+    job = tx.session.get(PrintJob, job_id)
+    if job is None:
+        raise errors.NotFound(f"unknown print job {job_id}")
+    life.check_transition(job_id, job.status, after)
+    job.status = after
+    return job
+
+
+def mark_sent(uow: UnitOfWork, job_id: int) -> None:
+    """The bytes are going out now (called by the driver just before it writes them)."""
+    with uow.write() as tx:
+        job = _move(tx, job_id, life.SENT)
+        job.sends += 1
+        job.sent_at = tx.now
+        tx.session.add(job)
+
+
+def mark_printed(uow: UnitOfWork, job_id: int, confirmed: bool = True) -> None:
+    """The send finished: `printed` when the printer confirmed it; without a confirmation (a
+    transport that cannot answer) the job stays `sent`, which is final for that printer."""
+    with uow.write() as tx:
+        job = _move(tx, job_id, life.PRINTED) if confirmed else tx.session.get(PrintJob, job_id)
+        job.attempts += 1
+        job.last_error = None
+        if confirmed:
+            job.printed_at = tx.now
+        tx.session.add(job)
+
+
+def mark_unconfirmed(uow: UnitOfWork, job_id: int, error: str) -> str:
+    """Bytes went out but the printer did not confirm: sent again after a short wait (the packer
+    sees "reprinted"), or, after MAX_RESENDS sends, failed for the supervisor and the packer.
+    Returns the new status."""
     with uow.write() as tx:
         job = tx.session.get(PrintJob, job_id)
-        job.status, job.printed_at, job.attempts, job.last_error = "done", tx.now, job.attempts + 1, None
+        after = life.after_unconfirmed(job.sends)
+        _move(tx, job_id, after)
+        job.attempts += 1
+        job.last_error = f"not confirmed: {error}"[:500]
+        job.next_attempt_at = tx.now + timedelta(seconds=min(MAX_BACKOFF_S, 2 ** min(job.sends - 1, 6)))
         tx.session.add(job)
+        return after
 
 
 def mark_failed(uow: UnitOfWork, job_id: int, error: str, retry: bool = True) -> float:
-    """Keep the job queued with exponential backoff (1 s, 2 s, 4 s … 60 s); returns the delay.
-    `retry=False` is for jobs that can never print (the document cannot be built from its
-    payload): status "failed" at once, so it neither blocks nor keeps retrying; reprint to retry."""
+    """Nothing was sent (printer off, not ready): keep the job queued with exponential backoff
+    (1 s, 2 s, 4 s … 60 s); returns the delay. `retry=False` is for jobs that can never print (the
+    document cannot be built from its payload): status "failed" at once, so it neither blocks nor
+    keeps retrying; reprint to retry. A job already `sent` goes through mark_unconfirmed."""
     with uow.write() as tx:
         job = tx.session.get(PrintJob, job_id)
-        job.attempts += 1
-        job.last_error = error[:500]
-        if not retry:
-            job.status = "failed"
+        if job.status != life.SENT:
+            _move(tx, job_id, life.QUEUED if retry else life.FAILED)
+            job.attempts += 1
+            job.last_error = error[:500]
+            delay = min(MAX_BACKOFF_S, 2 ** min(job.attempts - 1, 6)) if retry else 0.0
+            if retry:
+                job.next_attempt_at = tx.now + timedelta(seconds=delay)
             tx.session.add(job)
-            return 0.0
-        delay = min(MAX_BACKOFF_S, 2 ** min(job.attempts - 1, 6))
-        job.next_attempt_at = tx.now + timedelta(seconds=delay)
-        tx.session.add(job)
-        return delay
+            return delay
+    mark_unconfirmed(uow, job_id, error)
+    return 0.0
 
 
 def retry_now(uow: UnitOfWork, printer: str | None = None) -> int:
@@ -87,8 +130,21 @@ def retry_now(uow: UnitOfWork, printer: str | None = None) -> int:
         return n
 
 
+def _job_row(j: PrintJob) -> dict:
+    return {"id": j.id, "printer": j.printer, "document": j.document, "ref": j.ref, "status": j.status,
+            "attempts": j.attempts, "last_error": j.last_error, "sends": j.sends,
+            "reprinted": life.reprinted(j.sends, j.reprint_of), "reprint_of": j.reprint_of}
+
+
 def print_queue(uow: UnitOfWork, limit: int = 50) -> list[dict]:
     with uow.read() as s:
         jobs = s.exec(select(PrintJob).order_by(PrintJob.id.desc()).limit(limit))
-        return [{"id": j.id, "printer": j.printer, "document": j.document, "ref": j.ref, "status": j.status,
-                 "attempts": j.attempts, "last_error": j.last_error} for j in jobs]
+        return [_job_row(j) for j in jobs]
+
+
+def order_print_jobs(uow: UnitOfWork, ref: str) -> list[dict]:
+    """The print jobs of one order (or tote, location: their `ref`), newest first, with their status
+    (queued / sent / printed / failed) and whether the packer may hold a second label (`reprinted`)."""
+    with uow.read() as s:
+        jobs = s.exec(select(PrintJob).where(PrintJob.ref == ref).order_by(PrintJob.id.desc()))
+        return [_job_row(j) for j in jobs]

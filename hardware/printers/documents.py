@@ -12,6 +12,11 @@ ESC/POS documents are rendered on python-escpos' `Dummy` printer, which
 records the bytes a real printer would receive; the driver sends them later
 (jobs are queued by the app and must be reprintable byte for byte).
 
+Every string of the data goes through `printable()` first (one place): control characters
+(ESC, GS, DLE, NUL, CR/LF inside a field, C1 controls ...) would be commands to an ESC/POS
+printer and `^`/`~` start ZPL commands, so a customer's name can never cut the paper, reset the
+printer or open a second label format.
+
 Barcodes are printed with the printer's own CODE128 generator by default.
 `software_barcode=True` renders them as a raster image instead, for printers
 without a barcode generator (and so tests can decode the printed image).
@@ -19,6 +24,7 @@ without a barcode generator (and so tests can decode the printed image).
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, Mapping
 
 from escpos.printer import Dummy
@@ -30,7 +36,35 @@ class DocumentError(ValueError):
     """The data cannot make this document (a required field is missing or empty)."""
 
 
+ZPL_COMMAND_CHARS = "^~"
+
+
+def printable(text: Any) -> str:
+    """The text as a printer may receive it inside a document: every control or format character
+    (Unicode categories Cc, Cf: ESC/POS ESC, GS, DLE, FS, NUL, line breaks, C1 controls, bidi
+    overrides) becomes a space, and so do the ZPL command prefixes ^ and ~."""
+    out = []
+    for char in str(text):
+        if char in ZPL_COMMAND_CHARS or unicodedata.category(char) in ("Cc", "Cf"):
+            out.append(" ")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _printable_data(value: Any) -> Any:
+    """The document data with every string in it made printable (keys and numbers untouched)."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, Mapping):
+        return {k: _printable_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_printable_data(v) for v in value]
+    return value
+
+
 def shipping_label(data: Mapping[str, Any], software_barcode: bool = False) -> bytes:
+    data = _printable_data(data)
     code = _label_code(data)
     ship_to = _require(data, "ship_to")
     p = _start()
@@ -58,6 +92,7 @@ def shipping_label(data: Mapping[str, Any], software_barcode: bool = False) -> b
 
 
 def packing_slip(data: Mapping[str, Any]) -> bytes:
+    data = _printable_data(data)
     ship_to = _require(data, "ship_to")
     p = _start()
     p.set(align="center", bold=True, double_height=True)
@@ -86,11 +121,11 @@ def packing_slip(data: Mapping[str, Any]) -> bytes:
 
 
 def tote_label(data: Mapping[str, Any], software_barcode: bool = False) -> bytes:
-    return _big_code_label("TOTE", str(_require(data, "tote")), software_barcode)
+    return _big_code_label("TOTE", printable(_require(data, "tote")), software_barcode)
 
 
 def location_label(data: Mapping[str, Any], software_barcode: bool = False) -> bytes:
-    return _big_code_label("LOCATION", str(_require(data, "location")), software_barcode)
+    return _big_code_label("LOCATION", printable(_require(data, "location")), software_barcode)
 
 
 # --- ZPL ----------------------------------------------------------------------------
@@ -98,6 +133,7 @@ def location_label(data: Mapping[str, Any], software_barcode: bool = False) -> b
 
 def zpl_shipping_label(data: Mapping[str, Any]) -> str:
     """A 4x6" label at 203 dpi with the tracking number / SSCC as CODE128."""
+    data = _printable_data(data)
     code = _label_code(data)
     ship_to = _require(data, "ship_to")
     lines = [
@@ -124,11 +160,11 @@ def zpl_shipping_label(data: Mapping[str, Any]) -> str:
 
 
 def zpl_tote_label(data: Mapping[str, Any]) -> str:
-    return _zpl_code_label("TOTE", str(_require(data, "tote")))
+    return _zpl_code_label("TOTE", printable(_require(data, "tote")))
 
 
 def zpl_location_label(data: Mapping[str, Any]) -> str:
-    return _zpl_code_label("LOCATION", str(_require(data, "location")))
+    return _zpl_code_label("LOCATION", printable(_require(data, "location")))
 
 
 # --- helpers --------------------------------------------------------------------------
@@ -202,5 +238,4 @@ def _zpl_code_label(title: str, code: str) -> str:
 
 
 def _zpl(text: Any) -> str:
-    # ^ and ~ start ZPL commands; a customer's address must not be able to.
-    return str(text).replace("^", " ").replace("~", " ")
+    return printable(text)

@@ -103,7 +103,14 @@ class FrameAssembler:
     UTF-8 is line noise and reported as an error.
     """
 
-    def __init__(self, terminators: Iterable[bytes] = DEFAULT_TERMINATORS, max_len: int = DEFAULT_MAX_LEN) -> None:
+    def __init__(self, terminators: Iterable[bytes] = DEFAULT_TERMINATORS, max_len: int = DEFAULT_MAX_LEN,
+                 inter_char_timeout_s: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        # A scanner sends a frame in one burst (at 9600 baud a character takes about 1 ms); bytes
+        # left without a terminator for `inter_char_timeout_s` are line noise or a cut-off frame,
+        # and are reported and dropped before the next byte, so they never spoil the next scan.
+        self._timeout = inter_char_timeout_s
+        self._clock = clock
+        self._last_byte_at = 0.0
         # Longest first so b"\r\n" wins over b"\r" at the same position.
         self._terminators = sorted({t for t in terminators if t}, key=len, reverse=True)
         if not self._terminators:
@@ -113,8 +120,13 @@ class FrameAssembler:
         self._discarding = False  # inside an over-long frame: drop until the next terminator
 
     def feed(self, chunk: bytes) -> list[AssembledFrame]:
-        self._buffer += chunk
         out: list[AssembledFrame] = []
+        if self._timeout is not None and chunk:
+            now = self._clock()
+            if self._buffer and now - self._last_byte_at > self._timeout:
+                out += self._drop_partial(f"incomplete frame (no terminator within {self._timeout * 1000:.0f} ms)")
+            self._last_byte_at = now
+        self._buffer += chunk
         while True:
             found = self._find_terminator()
             if found is None:
@@ -138,12 +150,15 @@ class FrameAssembler:
 
     def flush(self) -> list[AssembledFrame]:
         """Report a partial frame left hanging (call on disconnect) and reset."""
+        return self._drop_partial("incomplete frame (no terminator before disconnect)")
+
+    def _drop_partial(self, reason: str) -> list[AssembledFrame]:
         leftover = bytes(self._buffer)
         self._buffer.clear()
         discarding, self._discarding = self._discarding, False
         if not leftover or discarding:
             return []
-        return [AssembledFrame(_as_text(leftover), "incomplete frame (no terminator before disconnect)")]
+        return [AssembledFrame(_as_text(leftover), reason)]
 
     def _find_terminator(self) -> tuple[int, int] | None:
         best: tuple[int, int] | None = None

@@ -11,6 +11,10 @@ from hardware.serial_link import SerialLink, UrlSource
 
 log = logging.getLogger(__name__)
 
+# Bytes without a terminator for this long are dropped (and reported) before the next byte: a
+# scanner sends one frame as a burst, at 9600 baud about 1 ms per character.
+DEFAULT_INTER_CHAR_TIMEOUT_S = 0.1
+
 
 class SerialScanner:
     """Reads frames from a serial scanner and feeds them into a ScanPipeline.
@@ -31,10 +35,11 @@ class SerialScanner:
         reconnect_min_s: float = 0.1,
         reconnect_max_s: float = 5.0,
         on_health: Callable[[DeviceHealth], None] | None = None,
+        inter_char_timeout_s: float | None = DEFAULT_INTER_CHAR_TIMEOUT_S,
     ) -> None:
         self.scanner_id = scanner_id
         self._pipeline = pipeline
-        self._assembler = FrameAssembler(terminators, max_len=pipeline.max_len)
+        self._assembler = FrameAssembler(terminators, max_len=pipeline.max_len, inter_char_timeout_s=inter_char_timeout_s)
         self._health = HealthTracker(scanner_id, "scanner", on_change=on_health)
         self._link = SerialLink(
             name=scanner_id,

@@ -6,7 +6,7 @@ shipped and refused per SKU and UTC day (customer orders), filled from the exist
 inbound_carton: the cartons of an inbound shipment, each received once by scanning it.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-02
 """
 from alembic import op
@@ -15,7 +15,7 @@ import sqlmodel
 
 
 revision = '0006'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -176,7 +176,7 @@ def test_a_day_on_the_floor(page, floor_server):
     assert page.evaluate("document.body.dataset.lastSound").startswith("ok")
     tap(page, "#close-package")
     expect(page.locator("#tracking")).to_be_visible()
-    expect(page.locator("#jobs [data-status=done]")).to_have_count(2, timeout=15_000)
+    expect(page.locator("#jobs [data-status=printed]")).to_have_count(2, timeout=15_000)
     printer = node.devices.simulators[0]
     jobs = printer.wait_for_jobs(2, timeout=5)
     assert len(jobs) >= 2 and all(len(j.data) > 50 for j in jobs)

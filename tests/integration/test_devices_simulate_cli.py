@@ -135,6 +135,21 @@ def test_simulated_printer_saves_a_job_sent_over_tcp_and_shows_what_is_on_it(wes
     assert (out_dir / "job-0001.bin").read_bytes() == data
 
 
+def test_simulated_printer_told_paper_out_answers_so_and_prints_nothing(wes, tmp_path):
+    from hardware.printers.drivers import PrinterNotReady
+
+    sim = wes("printer", "--port", "0", "--out", str(tmp_path / "prints"), "--seconds", "3", "--fault", "paper-out")
+    port = int(sim.read_until(lambda line: line.startswith("printer simulator on")).split(":")[1].split(";")[0])
+    printer = build_printer("lp-1", {"type": "network", "host": "127.0.0.1", "port": port, "timeout": 2})
+
+    with pytest.raises(PrinterNotReady) as refused:
+        printer.send(documents.shipping_label(LABEL))
+    assert refused.value.state == "paper-out"
+    assert printer.health().status == "fail" and printer.health().output.startswith("paper-out")
+    assert sim.finish() == 0
+    assert not list((tmp_path / "prints").glob("job-*"))
+
+
 def test_printer_command_stops_after_the_given_seconds(tmp_path):
     started = time.monotonic()
     result = CliRunner().invoke(main, ["simulate", "printer", "--port", "0", "--seconds", "0.3",

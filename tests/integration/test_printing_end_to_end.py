@@ -94,7 +94,7 @@ def test_label_and_slip_arrive_at_the_network_printer_as_the_exact_rendered_byte
     label_lines, slip_lines = decode(received[0].data), decode(received[1].data)
     assert 'BARCODE CODE128 "1Z999AA10123456784"' in label_lines
     assert 'TEXT "ORDER RO-1042"' in label_lines and 'TEXT "ORDER RO-1042"' in slip_lines
-    assert wait_until(lambda: statuses(uow, [label_id, slip_id]) == ["done", "done"])
+    assert wait_until(lambda: statuses(uow, [label_id, slip_id]) == ["printed", "printed"])
     assert job(uow, label_id).attempts == 1 and job(uow, label_id).last_error is None
 
 
@@ -117,7 +117,7 @@ def test_printer_refusing_connections_loses_no_job_and_prints_each_exactly_once_
     server.accept()
 
     received = server.wait_for_jobs(3, timeout=5)
-    assert wait_until(lambda: statuses(uow, ids) == ["done"] * 3)
+    assert wait_until(lambda: statuses(uow, ids) == ["printed"] * 3)
     time.sleep(0.3)  # nothing more may trickle in
     assert len(server.jobs) == 3
     assert sorted(j.data for j in received) == sorted(
@@ -145,7 +145,7 @@ def test_a_send_succeeding_again_retries_the_printers_other_waiting_jobs_now(tmp
             j.next_attempt_at = tx.now
             tx.session.add(j)
 
-        assert wait_until(lambda: statuses(uow, [first, second]) == ["done", "done"])
+        assert wait_until(lambda: statuses(uow, [first, second]) == ["sent", "sent"])  # a file cannot confirm
     finally:
         node.close()
 
@@ -160,7 +160,7 @@ def test_reprint_makes_a_new_job_that_prints_the_same_bytes(printing_node, serve
     assert again != original
     received = server.wait_for_jobs(2)
     assert len(received) == 2 and received[0].data == received[1].data
-    assert wait_until(lambda: statuses(uow, [original, again]) == ["done", "done"])
+    assert wait_until(lambda: statuses(uow, [original, again]) == ["printed", "printed"])
 
 
 def test_zpl_printer_receives_the_zpl_label_over_tcp(printing_node, zpl_server):
@@ -171,7 +171,7 @@ def test_zpl_printer_receives_the_zpl_label_over_tcp(printing_node, zpl_server):
 
     assert received[0].data == documents.zpl_shipping_label(LABEL).encode("utf-8")
     assert b"^FD1Z999AA10123456784^FS" in received[0].data
-    assert wait_until(lambda: statuses(uow, [job_id]) == ["done"])
+    assert wait_until(lambda: statuses(uow, [job_id]) == ["printed"])
 
 
 def test_document_without_a_template_for_the_printer_language_fails_at_once(printing_node, zpl_server):
@@ -191,7 +191,7 @@ def test_bad_payload_fails_the_job_at_once_without_blocking_the_queue_behind_it(
     received = server.wait_for_jobs(1)
 
     assert [j.data for j in received] == [documents.packing_slip(SLIP)]
-    assert wait_until(lambda: statuses(uow, [broken, fine]) == ["failed", "done"])
+    assert wait_until(lambda: statuses(uow, [broken, fine]) == ["failed", "printed"])
     failed = job(uow, broken)
     assert failed.attempts == 1 and "DocumentError" in failed.last_error
     time.sleep(0.6)  # a failed document is not retried
@@ -236,7 +236,7 @@ def test_simulated_devices_print_to_a_loopback_capture_server(tmp_path):
         received = server.wait_for_jobs(1)
         assert received[0].data == documents.tote_label({"tote": "T-7"})
         assert received[0].path.startswith(str(tmp_path / "prints"))
-        assert wait_until(lambda: statuses(node.uow, [job_id]) == ["done"])
+        assert wait_until(lambda: statuses(node.uow, [job_id]) == ["printed"])
     finally:
         node.close()
 
@@ -247,7 +247,7 @@ def test_other_send_errors_retry_then_fail_after_max_attempts(quiet_node):
     class JammedPrinter:
         language = "escpos"
 
-        def send(self, data):
+        def send(self, data, on_written=None):
             raise RuntimeError("paper jam sensor says no")
 
         def health(self):
