@@ -1,5 +1,5 @@
 """A disk that fills while the node runs: a real SQLite file on a real (small) tmpfs, the API on
-a real HTTP server, the floor through its director. Issue 14 item 3."""
+a real HTTP server, the floor through its kiosk flows. Issue 14 item 3."""
 from __future__ import annotations
 
 import logging
@@ -11,10 +11,10 @@ import requests
 from app import create_app
 from app.bootstrap import build_node
 from app.demo import seed
-from app.floor import StationDirector
+from app.floor import Floor
 from tests.conftest import TOKEN, LiveServer, make_settings
 from tests.faults.disk import fill, small_disk
-from tests.unit.floor_helpers import add_order
+from tests.unit.floor_helpers import FloorDriver, add_order
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 SHIP_TO = {"name": "Ada", "street": "1 Main St", "city": "Springfield", "postal_code": "62701", "country": "US"}
@@ -91,7 +91,7 @@ def test_a_full_disk_is_a_507_storage_full_with_retry_after_and_status_fails_at_
 
 def test_the_floor_says_storage_full_call_a_supervisor(full_node, disk):
     add_order(full_node.uow, "O-1", ("SKU-00001", 1))
-    director = StationDirector(full_node.uow, full_node.devices, node_id="N1")
+    director = FloorDriver(Floor(full_node.uow, full_node.devices, node_id="N1"))
     try:
         assert director.login("PICK-1", "BADGE-0001", "1111").ok
         filler = fill(disk)
