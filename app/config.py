@@ -12,6 +12,13 @@ def _bool(v: str) -> bool:
     return str(v).strip().lower() in ("1", "true", "yes", "on")
 
 
+class ConfigError(ValueError):
+    """A configuration that cannot be used as written; the message names the key and the file."""
+
+
+SECTIONS = ("devices",)  # tables of the TOML file besides the top-level settings
+
+
 @dataclass
 class Settings:
     db: str = "wes.db"  # WES_DB: SQLite file
@@ -32,6 +39,11 @@ class Settings:
     devices: str = "simulated"  # WES_DEVICES: simulated | config (use [devices] from WES_CONFIG) | none
     config_file: str = ""  # WES_CONFIG: TOML file with these settings and [devices]
     log_level: str = "INFO"  # WES_LOG_LEVEL
+    log_format: str = "text"  # WES_LOG_FORMAT: text (for people) or json (one object per line, for log tools)
+    metrics_token: str = ""  # WES_METRICS_TOKEN: a bearer token for GET /metrics only (the router token works too)
+    backup_every: str = ""  # WES_BACKUP_EVERY: e.g. 1h, 30m; empty: no backups taken by `wes serve`
+    backup_keep: int = 48  # WES_BACKUP_KEEP: backups kept by that worker (the oldest go first)
+    backup_dir: str = ""  # WES_BACKUP_DIR: where that worker writes (default: backups/ beside the database)
     device_config: dict = field(default_factory=dict)
 
     @classmethod
@@ -40,10 +52,9 @@ class Settings:
         values: dict = {}
         path = overrides.get("config_file") or env.get("WES_CONFIG", "")
         if path:
-            with open(path, "rb") as fh:
-                data = tomllib.load(fh)
+            data = read_config_file(path)
             values["device_config"] = data.pop("devices", {})
-            values.update({k: v for k, v in data.items()})
+            values.update(data)
             values["config_file"] = path
         for f in fields(cls):
             key = f"WES_{f.name.upper()}"
@@ -57,21 +68,67 @@ class Settings:
         return settings
 
     def _coerce(self) -> None:
-        self.port = int(self.port)
-        self.api_port = int(self.api_port)
+        for name, kind in (("port", int), ("api_port", int), ("threads", int), ("heartbeat_s", float),
+                           ("event_retention_days", int), ("backup_keep", int)):
+            try:
+                setattr(self, name, kind(getattr(self, name)))
+            except (TypeError, ValueError):
+                raise ConfigError(f"WES_{name.upper()} must be a number, not {getattr(self, name)!r}") from None
         if isinstance(self.api_front, str):
             self.api_front = _bool(self.api_front)
-        self.threads = int(self.threads)
-        self.heartbeat_s = float(self.heartbeat_s)
-        self.event_retention_days = int(self.event_retention_days)
         if isinstance(self.accepting_orders, str):
             self.accepting_orders = _bool(self.accepting_orders)
+        self.log_format = str(self.log_format).strip().lower()
+        if self.log_format not in ("text", "json"):
+            raise ConfigError("WES_LOG_FORMAT must be text or json")
+        parse_interval(self.backup_every)  # a typo fails at start, not an hour later
         self.synchronous = str(self.synchronous).upper()
         if self.synchronous not in ("FULL", "NORMAL", "EXTRA"):
-            raise ValueError("WES_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
+            raise ConfigError("WES_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
         if self.devices not in ("simulated", "config", "none"):
-            raise ValueError("WES_DEVICES must be simulated, config or none")
+            raise ConfigError("WES_DEVICES must be simulated, config or none")
         if not self.router_token:
             self.router_token = secrets.token_urlsafe(24)
         if not self.secret_key:
             self.secret_key = secrets.token_hex(32)
+
+
+def read_config_file(path: str) -> dict:
+    """The TOML file's settings; a key that is not a setting is an error naming it (a typo such as
+    `prot = 8090` must not be silently ignored)."""
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    known = {f.name for f in fields(Settings)} - {"device_config", "config_file"}
+    for key, value in data.items():
+        if key in SECTIONS:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: [{key}] must be a table")
+        elif key not in known:
+            raise ConfigError(f"{path}: unknown setting '{key}' (known: {', '.join(sorted(known | set(SECTIONS)))})")
+        elif isinstance(value, dict):
+            raise ConfigError(f"{path}: '{key}' is a setting, not a table")
+    return data
+
+
+INTERVAL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_interval(text) -> float:
+    """'90s', '30m', '1h', '1d' or a number of seconds -> seconds; '' or '0' -> 0 (off)."""
+    raw = str(text or "").strip().lower()
+    if raw in ("", "0", "off"):
+        return 0.0
+    unit = INTERVAL_UNITS.get(raw[-1])
+    number = raw[:-1] if unit else raw
+    try:
+        seconds = float(number) * (unit or 1)
+    except ValueError:
+        raise ConfigError(f"'{text}' is not an interval (e.g. 90s, 30m, 1h, 1d)") from None
+    if seconds < 1:
+        raise ConfigError(f"'{text}' is not an interval of at least a second")
+    return seconds
