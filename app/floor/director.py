@@ -251,6 +251,7 @@ class StationDirector:
         outcome.seq = st.seq
         outcome.screen = st.screen
         st.last = outcome
+        getattr(self, "metrics", None) and self.metrics.floor_outcome(st.mode or "login", outcome.ok, outcome.data.get("code"))
         self._publish(st.station, outcome)
         return outcome
 
