@@ -1,0 +1,99 @@
+"""Logs a node's tools can parse: one JSON object per line with WES_LOG_FORMAT=json, carrying the
+request id and station of the request being served; the same error at most once a minute; and
+never a PIN or a token, whatever happens (the output of a whole session is searched for them)."""
+import json
+import logging
+
+import pytest
+import requests
+
+from app import create_app, logcontext
+from app.logformat import OncePerMinute, StderrHandler, configure_logging
+from app.services import catalog
+from tests.conftest import TOKEN, LiveServer
+
+PIN = "482916"
+
+
+@pytest.fixture
+def json_logs(node, capsys):
+    root = logging.getLogger()
+    level = root.level
+    configure_logging("DEBUG", "json", (node.settings.router_token, node.settings.secret_key))
+    capsys.readouterr()
+
+    def lines():
+        err = capsys.readouterr().err
+        return [json.loads(line) for line in err.splitlines() if line.strip()]
+    yield lines
+    for handler in list(root.handlers):
+        if isinstance(handler, StderrHandler):
+            root.removeHandler(handler)
+    root.setLevel(level)
+
+
+def test_each_line_is_a_json_object_with_the_request_id_and_station_of_the_request(node, json_logs):
+    app = create_app({"TESTING": True}, node=node)
+
+    def probe(sid):
+        logging.getLogger("wes.probe").warning("probe on %s", sid)
+        with logcontext.bound(badge="BADGE-7", order_id="RO-9"):
+            logging.getLogger("wes.probe").info("inside the floor's action")
+        return "ok"
+    app.add_url_rule("/probe/<sid>", "probe", probe)
+    server = LiveServer(app)
+    try:
+        sent = requests.get(f"{server.url}/probe/PACK-1", headers={"X-Request-Id": "req-abc-123"}, timeout=10)
+        fresh = requests.get(f"{server.url}/probe/PICK-2", timeout=10)
+    finally:
+        server.stop()
+    assert sent.headers["X-Request-Id"] == "req-abc-123" and len(fresh.headers["X-Request-Id"]) == 16
+    lines = [line for line in json_logs() if line["logger"] == "wes.probe"]
+    assert [(x["message"], x["request_id"], x["station"], x.get("badge"), x.get("order_id")) for x in lines] == [
+        ("probe on PACK-1", "req-abc-123", "PACK-1", None, None),
+        ("inside the floor's action", "req-abc-123", "PACK-1", "BADGE-7", "RO-9"),
+        ("probe on PICK-2", fresh.headers["X-Request-Id"], "PICK-2", None, None),
+        ("inside the floor's action", fresh.headers["X-Request-Id"], "PICK-2", "BADGE-7", "RO-9"),
+    ]
+    assert all(x["level"] in ("WARNING", "INFO") and x["time"].endswith("+00:00") for x in lines)
+    assert logcontext.current() == {}  # nothing leaks past the request
+
+
+def test_a_session_with_pins_and_tokens_never_writes_one_to_the_log(node, json_logs):
+    catalog.create_operator(node.uow, "BADGE-0042", "Pat", "picker", PIN)
+    catalog.upsert_station(node.uow, "PICK-1", kind="handheld")
+    app = create_app({"TESTING": True}, node=node)
+    director = app.extensions["wes_floor"]
+    director.login("PICK-1", "BADGE-0042", "000000")  # a wrong PIN
+    director.login("PICK-1", "BADGE-0042", PIN)
+    client = app.test_client()
+    client.get("/api/v1/status", headers={"Authorization": f"Bearer {TOKEN}"})
+    client.get("/api/v1/status", headers={"Authorization": "Bearer not-the-token"})
+    client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    log = logging.getLogger("wes.careless")
+    log.error("request headers were %r", {"Authorization": f"Bearer {TOKEN}"})
+    log.warning("login form %s", {"badge": "BADGE-0042", "pin": PIN})
+    try:
+        raise RuntimeError(f"token={TOKEN}")
+    except RuntimeError:
+        log.exception("failed with the token in the exception")
+    lines = json_logs()
+    text = json.dumps(lines)
+    assert len(lines) >= 3 and "***" in text
+    assert PIN not in text and TOKEN not in text and node.settings.secret_key not in text
+
+
+def test_the_same_error_is_logged_once_a_minute_with_the_count_of_the_rest():
+    now = [1000.0]
+    gate = OncePerMinute(clock=lambda: now[0])
+
+    def record(msg, level=logging.ERROR):
+        return logging.LogRecord("wes.printing", level, __file__, 1, msg, (), None)
+
+    passed = [gate.filter(record("printer lp-1 offline")) for _ in range(5)]
+    assert passed == [True, False, False, False, False]
+    assert gate.filter(record("printer lp-2 offline"))  # another error is another line
+    assert gate.filter(record("printer lp-1 offline", logging.INFO))  # info is never held back
+    now[0] += 61
+    again = record("printer lp-1 offline")
+    assert gate.filter(again) and again.suppressed == 4
