@@ -351,7 +351,8 @@ def simulate():
 @simulate.command("scanner")
 @click.option("--station", default="PACK-1", show_default=True, help="Station the snippet assigns the scanner to.")
 @click.option("--id", "scanner_id", default="sim-scanner", show_default=True, help="Scanner id in the snippet.")
-@click.option("--terminator", type=click.Choice(["CR", "CRLF", "LF"]), default="CR", show_default=True)
+@click.option("--terminator", type=click.Choice(["CR", "CRLF", "LF"]), default="CR", show_default=True,
+              help="What ends each scan, as the scanner is set up to send.")
 def simulate_scanner(station, scanner_id, terminator):
     """A serial barcode scanner on a pty: every line typed on stdin is scanned."""
     from app.simulate import run_scanner
@@ -360,9 +361,10 @@ def simulate_scanner(station, scanner_id, terminator):
 
 
 @simulate.command("printer")
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the printer listens on.")
 @click.option("--port", default=9100, show_default=True, type=int, help="0 picks a free port.")
-@click.option("--out", "out_dir", default="prints", show_default=True, type=click.Path(file_okay=False))
+@click.option("--out", "out_dir", default="prints", show_default=True, type=click.Path(file_okay=False),
+              help="Folder where each job is saved.")
 @click.option("--max-jobs", default=None, type=int, help="Stop after this many jobs.")
 @click.option("--seconds", default=None, type=float, help="Stop after this many seconds.")
 def simulate_printer(host, port, out_dir, max_jobs, seconds):
@@ -376,7 +378,7 @@ def simulate_printer(host, port, out_dir, max_jobs, seconds):
 @click.option("--zone", default="A", show_default=True, help="Zone the snippet assigns the modules to.")
 @click.option("--id", "lights_id", default="sim-lights", show_default=True, help="Lights id in the snippet.")
 @click.option("--url", default=None, help="Serve the device end of this pyserial URL instead of a new pty.")
-@click.option("--baudrate", default=115200, show_default=True, type=int)
+@click.option("--baudrate", default=115200, show_default=True, type=int, help="Serial speed (8N1).")
 def simulate_lights(zone, lights_id, url, baudrate):
     """Console pick-to-light modules (ASCII protocol): shows what is lit; 'press <addr> <button>'."""
     from app.simulate import run_lights

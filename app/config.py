@@ -16,7 +16,8 @@ class ConfigError(ValueError):
     """A configuration that cannot be used as written; the message names the key and the file."""
 
 
-SECTIONS = ("devices",)  # tables of the TOML file besides the top-level settings
+SECTIONS = ("devices",)  # tables of the TOML file besides the top-level settings (`devices = "simulated"`
+# is the setting; [devices.*] tables are the devices, and mean devices = "config")
 
 
 @dataclass
@@ -53,7 +54,9 @@ class Settings:
         path = overrides.get("config_file") or env.get("WES_CONFIG", "")
         if path:
             data = read_config_file(path)
-            values["device_config"] = data.pop("devices", {})
+            if isinstance(data.get("devices"), dict):  # [devices] tables: drive them (WES_DEVICES still wins)
+                values["device_config"] = data.pop("devices")
+                values["devices"] = "config"
             values.update(data)
             values["config_file"] = path
         for f in fields(cls):
@@ -105,10 +108,9 @@ def read_config_file(path: str) -> dict:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     known = {f.name for f in fields(Settings)} - {"device_config", "config_file"}
     for key, value in data.items():
-        if key in SECTIONS:
-            if not isinstance(value, dict):
-                raise ConfigError(f"{path}: [{key}] must be a table")
-        elif key not in known:
+        if key in SECTIONS and isinstance(value, dict):
+            continue
+        if key not in known:
             raise ConfigError(f"{path}: unknown setting '{key}' (known: {', '.join(sorted(known | set(SECTIONS)))})")
         elif isinstance(value, dict):
             raise ConfigError(f"{path}: '{key}' is a setting, not a table")
