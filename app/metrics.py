@@ -61,6 +61,7 @@ class NodeMetrics:
         self._floor_children: dict[tuple, object] = {}
         self._floor_lock = threading.Lock()
         self.requests = RequestTimer(self.registry)
+        self.timing = True  # requests are timed (the bench turns it off to measure what timing costs)
         if process:
             ProcessCollector(namespace="wes_node", registry=self.registry)
         if node is not None:

@@ -627,6 +627,13 @@ def run_suite(opts: Options) -> dict:
         paced_s = 5.0 if quick else 30.0
         _log(f"scenario 2p: the same stations paced at 5 confirmations/s each (100/s offered), {paced_s:.0f} s")
         results["picks_paced"] = bench_picks(nut, stations, paced_s, sizes["skus"], pace_s=0.2)
+        _log(f"scenario 6: the same paced run without request metrics (their cost), {paced_s:.0f} s")
+        nut.node.metrics.timing = False
+        try:
+            results["picks_paced_untimed"] = bench_picks(nut, stations, paced_s, sizes["skus"], pace_s=0.2)
+        finally:
+            nut.node.metrics.timing = True
+        results["metrics_cost"] = bench_metrics_cost(nut)
         _log(f"scenario 2k: the kiosk screen flow (bin scan + item scan, HTML) for {duration:.0f} s")
         results["picks_kiosk"] = bench_picks(nut, kiosk_stations, duration, sizes["skus"], mode="kiosk")
 
@@ -668,6 +675,46 @@ def run_suite(opts: Options) -> dict:
     results["targets"] = evaluate(results)
     results["passed"] = all(t["pass"] for t in results["targets"] if t["pass"] is not None)
     return results
+
+
+def bench_metrics_cost(nut: NodeUnderTest, n: int = 5000) -> dict:
+    """What the operations plumbing costs: a request through the app-wide hooks (request id, log
+    context, latency histogram: app.web) against the same request without them, the floor's
+    outcome counter, and one /metrics scrape of this node (its state is read at scrape time)."""
+    from flask import Flask
+
+    from app import web
+
+    def per_request_us(app) -> float:
+        app.add_url_rule("/probe/<sid>", "probe", lambda sid: "ok")
+        client = app.test_client()
+        for _ in range(200):
+            client.get("/probe/BENCH-1")
+        best = None
+        for _ in range(3):  # the best of 3 runs: the machine is shared
+            t0 = time.thread_time()
+            for _ in range(n):
+                client.get("/probe/BENCH-1")
+            took = (time.thread_time() - t0) / n * 1e6
+            best = took if best is None else min(best, took)
+        return best
+
+    plain, hooked = Flask("plain"), Flask("hooked")
+    web.register(hooked, nut.node, kiosk=False)
+    without_us, with_us = per_request_us(plain), per_request_us(hooked)
+    metrics = nut.node.metrics
+    t0 = time.thread_time()
+    for _ in range(n * 10):
+        metrics.floor_outcome("bench", True, None)
+    floor_us = (time.thread_time() - t0) / (n * 10) * 1e6
+    scrapes = []
+    for _ in range(10):
+        t0 = time.perf_counter()
+        body = metrics.exposition()
+        scrapes.append((time.perf_counter() - t0) * 1000)
+    return {"request_cpu_us_without_hooks": round(without_us, 1), "request_cpu_us_with_hooks": round(with_us, 1),
+            "hooks_cpu_us_per_request": round(with_us - without_us, 1), "floor_outcome_cpu_us": round(floor_us, 2),
+            "scrape_ms_median": round(sorted(scrapes)[len(scrapes) // 2], 2), "scrape_bytes": len(body)}
 
 
 def evaluate(r: dict) -> list[dict]:
@@ -720,6 +767,15 @@ def evaluate(r: dict) -> list[dict]:
                          "measured": ((k.get("reads_during") or {}).get(kind) or {}).get("p99_ms")})
         rows.append({"target": "2k CPU per confirmation (2 requests, HTML)", "measured": k.get("cpu_ms_per_confirmation"),
                      "op": "", "limit": None, "unit": "ms", "pass": None})
+    mc, untimed = r.get("metrics_cost") or {}, r.get("picks_paced_untimed") or {}
+    if mc:
+        rows.append({"target": "6 request hooks (metrics, request id, log context): CPU per request", "op": "",
+                     "limit": None, "unit": "us", "pass": None, "measured": mc.get("hooks_cpu_us_per_request")})
+        rows.append({"target": "6 paced confirmation p99 without request metrics (with: scenario 2)", "op": "",
+                     "limit": None, "unit": "ms", "pass": None,
+                     "measured": untimed.get("item_scan", {}).get("p99_ms")})
+        rows.append({"target": "6 one /metrics scrape of the node (median)", "op": "", "limit": None, "unit": "ms",
+                     "pass": None, "measured": mc.get("scrape_ms_median")})
     target("5 CPU per pick confirmation", p.get("cpu_ms_per_confirmation"), "<=", 3, "ms")
     target("5 CPU per status read (front, best of 5 windows)", r.get("status_cpu", {}).get("cpu_ms_per_status"), "<=", 1, "ms")
     rows.append({"target": "5 CPU per status read (median window)", "op": "", "limit": None, "unit": "ms", "pass": None,

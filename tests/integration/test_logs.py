@@ -47,7 +47,7 @@ def test_each_line_is_a_json_object_with_the_request_id_and_station_of_the_reque
         fresh = requests.get(f"{server.url}/probe/PICK-2", timeout=10)
     finally:
         server.stop()
-    assert sent.headers["X-Request-Id"] == "req-abc-123" and len(fresh.headers["X-Request-Id"]) == 16
+    assert sent.headers["X-Request-Id"] == "req-abc-123" and fresh.headers["X-Request-Id"] not in ("", "req-abc-123")
     lines = [line for line in json_logs() if line["logger"] == "wes.probe"]
     assert [(x["message"], x["request_id"], x["station"], x.get("badge"), x.get("order_id")) for x in lines] == [
         ("probe on PACK-1", "req-abc-123", "PACK-1", None, None),
