@@ -52,7 +52,10 @@ def _stop_on_signal(signum, _frame) -> None:
     raise KeyboardInterrupt  # SIGTERM (systemd, kill, a test) ends the server loop like Ctrl-C does
 
 
-def _serve(node, host: str, port: int, threads: int, banner: str = "", lock: NodeLock | None = None) -> None:
+def _serve(node, host: str, port: int, threads: int, banner: str = "", lock: NodeLock | None = None,
+           shown_token: str | None = None) -> None:
+    """Serves until SIGTERM or SIGINT. The banner shows `shown_token` in its curl lines (the token
+    itself only when it is no secret: the demo's, or a random one of this run)."""
     from waitress.server import create_server
 
     from app import create_app
@@ -75,7 +78,7 @@ def _serve(node, host: str, port: int, threads: int, banner: str = "", lock: Nod
             except RuntimeError as exc:  # e.g. its port taken since the check: the node stops here
                 raise click.ClickException(f"{exc} (WES_API_PORT={node.settings.api_port}; "
                                            "WES_API_FRONT=false serves the router from WES_PORT)") from None
-        click.echo(banner.format(url=url, api_url=api_url, token=node.settings.router_token) if banner else
+        click.echo(banner.format(url=url, api_url=api_url, token=shown_token or node.settings.router_token) if banner else
                    f"Node WES serving on {url} (kiosk, API); the router's API on {api_url}/api/v1")
         server.run()
     except KeyboardInterrupt:
@@ -254,8 +257,10 @@ def serve(db, host, port, api_port, config_file, backup_every, backup_keep, back
     except SchemaTooNew as exc:
         lock.release()
         raise click.ClickException(str(exc)) from None
+    configured_token = bool(os.environ.get("WES_ROUTER_TOKEN") or settings.config_file)
     _serve(node, settings.host, settings.port, settings.threads, BANNER.format(title=f"node {settings.node_id}",
-                                                                              extra=""), lock)
+                                                                              extra=""), lock,
+           shown_token="$WES_ROUTER_TOKEN" if configured_token else None)
 
 
 @main.command("import")

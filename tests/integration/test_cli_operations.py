@@ -78,20 +78,26 @@ def test_the_service_unit_runs_migrations_then_serves_the_config_and_stops_with_
     assert service["KillSignal"] == "SIGTERM" and service["Restart"] == "on-failure"
 
 
-def test_serve_without_devices_configured_says_first_that_they_are_simulated(tmp_path):
+def test_serve_without_devices_configured_says_first_that_they_are_simulated_and_never_prints_its_token(tmp_path):
     env = {**os.environ, "WES_DB": str(tmp_path / "n.db"), "WES_PORT": "0", "WES_API_FRONT": "false",
            "WES_ROUTER_TOKEN": "sim-token-1", "WES_LOG_LEVEL": "WARNING"}
     env.pop("WES_DEVICES", None)
     env.pop("WES_CONFIG", None)
     proc = subprocess.Popen([str(WES), "serve"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
+    lines = []
     try:
-        first = proc.stdout.readline()
+        while not lines or "Stop with" not in lines[-1]:
+            line = proc.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
         proc.stdout.close()
-    assert "DEVICES ARE SIMULATED" in first and str(tmp_path / "prints") in first
+    assert "DEVICES ARE SIMULATED" in lines[0] and str(tmp_path / "prints") in lines[0]
+    assert any("curl -H 'Authorization: Bearer $WES_ROUTER_TOKEN'" in line for line in lines)
+    assert "sim-token-1" not in "".join(lines)  # the journal keeps what a service prints
 
 
 def test_bench_without_psutil_says_how_to_install_it(monkeypatch):
