@@ -14,13 +14,14 @@ import re
 import time
 import uuid
 
-from flask import Flask, Response, g, jsonify, redirect, request
+from flask import Flask, Response, jsonify, redirect, request
 
 from app import logcontext
 from app.api.http import CHALLENGE, UNAUTHORIZED, bearer_ok
 from app.api.problems import problem
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+STATE = "wes.request"
 
 
 def metrics_allowed(authorization: str, settings) -> bool:
@@ -37,27 +38,36 @@ def register(app: Flask, node, kiosk: bool) -> None:
     if metrics is not None and getattr(node, "floor", None) is not None:
         node.floor.metrics = metrics  # the station director counts its outcomes (floor_outcome)
 
+    # what a request carries between the hooks: (start, request id, log-context token), kept in
+    # the WSGI environ (one look-up through Flask's request proxy per hook, not one per field)
     @app.before_request
     def _begin():
-        g.wes_t0 = time.perf_counter()
-        rid = request.headers.get("X-Request-Id", "")
-        g.wes_request_id = rid if rid and REQUEST_ID.fullmatch(rid) else f"{prefix}-{next(numbers):x}"
-        g.wes_log = logcontext.bind(request_id=g.wes_request_id, station=(request.view_args or {}).get("sid"))
+        t0 = time.perf_counter()
+        req = request._get_current_object()
+        rid = req.headers.get("X-Request-Id", "")
+        if not (rid and REQUEST_ID.fullmatch(rid)):
+            rid = f"{prefix}-{next(numbers):x}"
+        view_args = req.view_args
+        token = logcontext.bind(request_id=rid, station=view_args.get("sid") if view_args else None)
+        req.environ[STATE] = (t0, rid, token)
 
     @app.after_request
     def _end(response):
-        response.headers["X-Request-Id"] = g.get("wes_request_id", "")
-        if metrics is not None and metrics.timing and "wes_t0" in g:
-            rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
-            metrics.observe_request(rule, request.method, response.status_code, time.perf_counter() - g.wes_t0)
+        req = request._get_current_object()
+        state = req.environ.get(STATE)
+        if state is not None:
+            response.headers["X-Request-Id"] = state[1]
+            if metrics is not None and metrics.timing:
+                rule = req.url_rule.rule if req.url_rule is not None else "unmatched"
+                metrics.observe_request(rule, req.method, response.status_code, time.perf_counter() - state[0])
         return response
 
     @app.teardown_request
     def _forget(_exc):
-        token = g.pop("wes_log", None)
-        if token is not None:
+        state = request.environ.pop(STATE, None)
+        if state is not None:
             try:
-                logcontext.reset(token)
+                logcontext.reset(state[2])
             except ValueError:  # ended in another context (a streamed answer): that context goes with it
                 pass
 
