@@ -314,12 +314,32 @@ def _database_to_back_up(db, config_file) -> Settings:
 @click.argument("target", type=click.Path())
 @click.option("--db", default=None, help="The database to back up (WES_DB, or the config's; wes-demo.db after a demo).")
 @click.option("--config", "config_file", default=None, help=CONFIG_HELP)
-def backup(target, db, config_file):
+@click.option("--every", default=None, help="Keep going: a dated backup in the TARGET folder this often, e.g. 1h, "
+                                            "until stopped (in `wes serve`: --backup-every).")
+@click.option("--keep", default=48, show_default=True, help="With --every: the backups kept (the oldest go first).")
+def backup(target, db, config_file, every, keep):
     """Online backup of the database to TARGET (a file, or a folder: a dated file in it); safe
     while the node runs, checked before it is kept."""
-    from app.backup import BackupFailed, backup_database, backup_name
+    from app.backup import BackupFailed, BackupSchedule, backup_database, backup_name
+    from app.config import parse_interval
 
     settings = _database_to_back_up(db, config_file)
+    if every:
+        try:
+            every_s = parse_interval(every)
+        except ConfigError as exc:
+            raise click.ClickException(f"--every: {exc}") from None
+        schedule = BackupSchedule(settings.db, target, settings.node_id, every_s, keep)
+        previous = {sig: signal.signal(sig, _stop_on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        click.echo(f"backing up {settings.db} into {target}/ every {every}, keeping {keep}; Ctrl-C (or SIGTERM) stops")
+        try:
+            while True:
+                time.sleep(schedule.step())
+        except KeyboardInterrupt:
+            return
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     if os.path.isdir(target) or target.endswith(os.sep):
         target = os.path.join(target, backup_name(settings.node_id, time.time()))
     try:

@@ -190,3 +190,23 @@ def test_serve_takes_a_backup_at_start_and_every_interval_keeping_the_newest(tmp
         clock[0] += 3600
     names = sorted(os.listdir(folder))
     assert len(names) == 2 and names == ["wes-N1-20270115T090000Z.db", "wes-N1-20270115T100000Z.db"]
+
+
+def test_backup_every_keeps_taking_backups_until_stopped_and_keeps_the_newest(tmp_path):
+    db = tmp_path / "node.db"
+    assert run("init", "--db", db).exit_code == 0
+    proc = subprocess.Popen([str(WES), "backup", str(tmp_path / "kept"), "--db", str(db), "--every", "1s",
+                             "--keep", "2"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert wait_until(lambda: (tmp_path / "kept").exists() and len(os.listdir(tmp_path / "kept")) == 2
+                          and proc.poll() is None, timeout=30)
+        time.sleep(2.2)  # two more backups, and two pruned
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)
+        output = proc.stdout.read()
+        proc.stdout.close()
+    assert code == 0, output
+    names = sorted(os.listdir(tmp_path / "kept"))
+    assert len(names) == 2 and all(n.startswith("wes-N1-") for n in names)
+    assert output.count("INFO wes.backup: backup") >= 3
