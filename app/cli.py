@@ -244,12 +244,14 @@ def serve(db, host, port, api_port, config_file, backup_every, backup_keep, back
     check_ports(settings)
     lock = _lock(settings)
     configure_logging(settings.log_level, settings.log_format, _log_secrets(settings))
-    if settings.devices == "simulated":
-        click.echo(f"DEVICES ARE SIMULATED (WES_DEVICES=simulated): no real lights, scanners or printers are "
-                   f"driven; labels are written to {_prints_dir(settings)}. For real devices set "
-                   "devices = \"config\" and [devices] tables in the config file.", err=True)
-    elif settings.devices == "none":
-        click.echo("NO DEVICES (WES_DEVICES=none): lights, scanners and printers are off.", err=True)
+    notice = {"simulated": f"DEVICES ARE SIMULATED (WES_DEVICES=simulated): no real lights, scanners or printers are "
+                           f"driven; labels are written to {_prints_dir(settings)}. For real devices add [devices] "
+                           "tables to the config file (hardware/devices.example.toml).",
+              "none": "NO DEVICES (WES_DEVICES=none): lights, scanners and printers are off."}.get(settings.devices)
+    if notice and settings.log_format == "json":  # log tools see it as the JSON line it is
+        logging.getLogger("wes").warning(notice)
+    elif notice:
+        click.echo(notice, err=True)
     if not os.environ.get("WES_ROUTER_TOKEN") and not settings.config_file:
         click.echo(f"WES_ROUTER_TOKEN not set; this run's API token is {settings.router_token}", err=True)
     try:

@@ -97,3 +97,36 @@ def test_the_same_error_is_logged_once_a_minute_with_the_count_of_the_rest():
     now[0] += 61
     again = record("printer lp-1 offline")
     assert gate.filter(again) and again.suppressed == 4
+
+
+def test_wes_serve_with_json_logs_writes_only_json_lines_and_no_token(tmp_path):
+    """The real command: its notices and the heartbeat's warnings (a router that is down) on stderr,
+    each a JSON object; the banner on stdout."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    token = "json-token-0987654321"
+    env = {**os.environ, "WES_DB": str(tmp_path / "n.db"), "WES_PORT": "0", "WES_API_FRONT": "false",
+           "WES_ROUTER_TOKEN": token, "WES_LOG_FORMAT": "json", "WES_ROUTER_URL": "http://127.0.0.1:9",
+           "WES_HEARTBEAT_S": "0.2", "WES_LOG_LEVEL": "INFO"}
+    env.pop("WES_DEVICES", None)
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("wes")), "serve"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        while "Stop with" not in proc.stdout.readline():
+            assert proc.poll() is None
+        time.sleep(1.5)  # a few heartbeats fail
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        err = proc.stderr.read()
+        proc.stdout.close()
+        proc.stderr.close()
+    lines = [json.loads(line) for line in err.splitlines()]  # every line is JSON, or this fails
+    assert "DEVICES ARE SIMULATED" in lines[0]["message"] and lines[0]["level"] == "WARNING"
+    assert any(x["logger"] == "wes.sync" and x["level"] == "WARNING" for x in lines)
+    assert token not in err
