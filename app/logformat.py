@@ -63,10 +63,14 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(doc, ensure_ascii=False, default=str), self.secrets)
 
 
+_NUMBERS = re.compile(r"(?<![\w-])\d+(?:\.\d+)?")  # counts and delays; not the 1 of lp-1 or SKU-00001
+
+
 class OncePerMinute(logging.Filter):
-    """Lets a warning or error through once per `window_s` per (logger, level, message, exception
-    type); those held back are counted and the count rides on the next one let through. A printer
-    that is unplugged or a router that is down otherwise fills the disk with the same line."""
+    """Lets a warning or error through once per `window_s` per (logger, level, message with its
+    numbers blanked, exception type); those held back are counted and the count rides on the next
+    one let through. A printer that is unplugged ("print job 17 on lp-1 waits 8s", then job 18, ...)
+    or a router that is down otherwise fills the disk with the same line."""
 
     def __init__(self, window_s: float = REPEAT_WINDOW_S, clock=time.monotonic, max_keys: int = 1000):
         super().__init__()
@@ -78,7 +82,7 @@ class OncePerMinute(logging.Filter):
         if record.levelno < logging.WARNING:
             return True
         exc = record.exc_info[0].__name__ if record.exc_info and record.exc_info[0] else ""
-        key = (record.name, record.levelno, record.getMessage(), exc)
+        key = (record.name, record.levelno, _NUMBERS.sub("#", record.getMessage()), exc)
         now = self.clock()
         with self._lock:
             seen = self._seen.get(key)

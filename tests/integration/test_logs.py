@@ -92,7 +92,9 @@ def test_the_same_error_is_logged_once_a_minute_with_the_count_of_the_rest():
 
     passed = [gate.filter(record("printer lp-1 offline")) for _ in range(5)]
     assert passed == [True, False, False, False, False]
-    assert gate.filter(record("printer lp-2 offline"))  # another error is another line
+    assert gate.filter(record("printer lp-2 offline"))  # another printer is another line
+    assert gate.filter(record("print job 17 on lp-1 waits 4s: offline", logging.WARNING))
+    assert not gate.filter(record("print job 18 on lp-1 waits 8s: offline", logging.WARNING))  # the same, numbers aside
     assert gate.filter(record("printer lp-1 offline", logging.INFO))  # info is never held back
     now[0] += 61
     again = record("printer lp-1 offline")
