@@ -68,7 +68,7 @@ def register(app: Flask, node, kiosk: bool) -> None:
         if state is not None:
             try:
                 logcontext.reset(state[2])
-            except ValueError:  # ended in another context (a streamed answer): that context goes with it
+            except (ValueError, RuntimeError):  # ended in another context (a streamed answer): it goes with it
                 pass
 
     if kiosk:
