@@ -89,6 +89,7 @@ def restore_database(backup: str, db: str, clock=time.time) -> tuple[str, str | 
     The database it replaces is kept beside it (`<db>.before-restore-<time>`); returns (the schema
     revision restored, where the old database went or None)."""
     revision = check_backup(backup)
+    Path(db).parent.mkdir(parents=True, exist_ok=True)
     lock = NodeLock(db).acquire("restore over it")
     try:
         incoming = f"{db}.restoring"

@@ -98,8 +98,7 @@ def test_a_backup_taken_under_load_restores_to_a_node_serving_the_same_orders_an
         proc.stdout.close()
     assert failures == []
 
-    restored_db = tmp_path / "restored" / "node.db"
-    restored_db.parent.mkdir()
+    restored_db = tmp_path / "restored" / "node.db"  # a folder that does not exist yet
     out = run("restore", backup, "--db", restored_db)
     assert out.exit_code == 0, out.output
     source, source_server = serve_in_process(tmp_path / "a", db)
