@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from app.db.schema import known_revisions, schema_revision
+from app.db.schema import known_revisions, new_stream_id, schema_revision
 from app.nodelock import NodeLock
 
 log = logging.getLogger("wes.backup")
@@ -85,7 +85,9 @@ def check_backup(path: str) -> str:
 
 
 def restore_database(backup: str, db: str, clock=time.time) -> tuple[str, str | None]:
-    """Replaces `db` with a checked copy of `backup`. Refused while a node runs on `db` (NodeLock).
+    """Replaces `db` with a checked copy of `backup`, under a new feed stream id (the router's
+    cursors from before are refused with 410 and it resyncs from the inventory snapshot and the
+    feed). Refused while a node runs on `db` (NodeLock).
     The database it replaces is kept beside it (`<db>.before-restore-<time>`); returns (the schema
     revision restored, where the old database went or None)."""
     revision = check_backup(backup)
@@ -100,6 +102,7 @@ def restore_database(backup: str, db: str, clock=time.time) -> tuple[str, str | 
         finally:
             src.close()
             dst.close()
+        new_stream_id(incoming)
         kept = None
         if os.path.exists(db):
             stamp = datetime.fromtimestamp(clock(), timezone.utc).strftime("%Y%m%dT%H%M%SZ")

@@ -70,3 +70,19 @@ def upgrade(db_path: str) -> str:
             return stream
     finally:
         engine.dispose()
+
+
+def new_stream_id(db_path: str) -> str:
+    """Gives a restored database a stream id of its own: the router's cursors name the stream, so a
+    cursor taken before the restore (perhaps past the backup's last event, whose seqs the restored
+    node will use again for other events) is refused with 410 and the router resyncs, instead of
+    silently skipping what the restored node writes under those seqs."""
+    stream = uuid.uuid4().hex
+    con = sqlite3.connect(db_path)
+    try:
+        with con:
+            con.execute("INSERT INTO node_meta(key, value) VALUES ('stream_id', ?) "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (stream,))
+    finally:
+        con.close()
+    return stream
