@@ -37,4 +37,7 @@ def create_app(config: dict | None = None, node=None, kiosk: bool = True) -> Fla
 
         app.session_interface = NoCookieSessions()
         app.register_blueprint(kiosk_bp)
+    from app import web
+
+    web.register(app, node, kiosk=kiosk_bp is not None)
     return app

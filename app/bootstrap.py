@@ -3,11 +3,12 @@ Nothing here runs at import time; tests build as many nodes as they like."""
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
 
-from app.config import Settings
+from app.config import Settings, parse_interval
 from app.db.engine import make_engines
 from app.db.schema import upgrade
 from app.db.storage import StorageWatch
@@ -15,6 +16,7 @@ from app.db.uow import UnitOfWork
 from app.liveness import NodeLock
 from app.services.feed import HeadWatch, head_seq
 from app.services.status import StatusReadModel
+from app.metrics import NodeMetrics
 from app.serving import RouterReadsFirst
 
 VERSION = "0.1.0"
@@ -36,6 +38,8 @@ class Node:
     reads_first: object = None  # app.serving.RouterReadsFirst (create_app puts it in front of the app)
     floor: object = None  # app.floor.Floor, made by the kiosk blueprint
     lock: object = None  # app.liveness.NodeLock: tells the router's front this process is alive
+    metrics: object = None  # app.metrics.NodeMetrics: floor outcomes, request latency, state at scrape time
+    backups: object = None  # app.backup.BackupSchedule when WES_BACKUP_EVERY is set
 
     @property
     def identity(self) -> dict:
@@ -74,10 +78,16 @@ class Node:
         self.uow.reader.dispose()
 
 
+def backup_folder(settings: Settings) -> str:
+    """WES_BACKUP_DIR, or backups/ beside the database."""
+    return settings.backup_dir or os.path.join(os.path.dirname(os.path.abspath(settings.db)), "backups")
+
+
 def build_node(settings: Settings, devices=None, start_workers: bool = True) -> Node:
     """Upgrade the schema, open the engines, wire devices (real, simulated or given) and workers."""
+    from app.backup import BackupSchedule
     from app.devices import build_devices
-    from app.workers import build_workers
+    from app.workers import Worker, build_workers
 
     stream = upgrade(settings.db)
     writer, reader = make_engines(settings.db, settings.synchronous, background_checkpoint=start_workers,
@@ -92,8 +102,14 @@ def build_node(settings: Settings, devices=None, start_workers: bool = True) -> 
     node.lock = NodeLock(settings.db)
     if not node.lock.acquire(node.boot_id):  # another node process serves this database (e.g. a CLI command)
         node.lock = None
+    node.metrics = NodeMetrics(node)
     node.devices = devices if devices is not None else build_devices(settings, uow)
     node.workers = build_workers(node)
+    every_s = parse_interval(settings.backup_every)
+    if every_s:
+        node.backups = BackupSchedule(settings.db, backup_folder(settings), settings.node_id, every_s,
+                                      settings.backup_keep)
+        node.workers.append(Worker("wes-backup", node.backups.step, every_s))
     if start_workers:
         node.start()
     return node

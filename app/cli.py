@@ -1,45 +1,84 @@
-"""The `wes` command: init, demo, serve, import, backup, simulate, bench."""
+"""The `wes` command: init, demo, serve, import, backup, restore, simulate, bench."""
 from __future__ import annotations
 
 import logging
 import os
-import sqlite3
+import signal
+import socket
 import sys
 import threading
 import time
 
 import click
 
-from app.config import Settings
+from app.config import ConfigError, Settings
+from app.logformat import configure_logging
+from app.nodelock import NodeLock, NodeRunning
 
 
 def _settings(**overrides) -> Settings:
-    return Settings.load(**{k: v for k, v in overrides.items() if v is not None})
+    """Settings from the environment, the config file and the command's options; the group's
+    --log-level/--log-format count as options of every command (the front inherits them)."""
+    root = click.get_current_context(silent=True)
+    if root is not None:
+        root = root.find_root()
+        overrides.setdefault("log_level", root.params.get("log_level"))
+        overrides.setdefault("log_format", root.params.get("log_format"))
+    try:
+        return Settings.load(**{k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
-def _serve(node, host: str, port: int, threads: int, banner: str = "") -> None:
+def check_ports(settings: Settings) -> None:
+    """Both ports free, or one clear line naming the one in use, before anything else is done
+    (the demo seeds its database first, and the front is started only after the node listens)."""
+    wanted = [(settings.port, "the node's port (kiosk and API): --port / WES_PORT")]
+    if settings.api_front:
+        wanted.append((settings.api_port, "the router's API port: --api-port / WES_API_PORT"))
+    for port, what in wanted:
+        if port == 0:
+            continue
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as waitress binds
+            try:
+                probe.bind((settings.host, port))
+            except OSError as exc:
+                raise click.ClickException(f"{settings.host}:{port} cannot be used ({exc.strerror}); it is {what}. "
+                                           "Stop what uses it or choose another port.") from None
+
+
+def _stop_on_signal(signum, _frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM (systemd, kill, a test) ends the server loop like Ctrl-C does
+
+
+def _serve(node, host: str, port: int, threads: int, banner: str = "", lock: NodeLock | None = None,
+           shown_token: str | None = None) -> None:
+    """Serves until SIGTERM or SIGINT. The banner shows `shown_token` in its curl lines (the token
+    itself only when it is no secret: the demo's, or a random one of this run)."""
     from waitress.server import create_server
 
     from app import create_app
     from app.front.process import FrontProcess
     from app.serving import SERVER_LIMITS, settle_heap
 
-    app = create_app(node=node)
-    server = create_server(app, host=host, port=port, threads=threads, **SERVER_LIMITS)
-    settle_heap()
-    url = f"http://{host}:{server.effective_port}"
-    front = None
-    api_url = url
+    previous = {sig: signal.signal(sig, _stop_on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    front = server = None
     try:
+        app = create_app(node=node)
+        server = create_server(app, host=host, port=port, threads=threads, **SERVER_LIMITS)
+        settle_heap()
+        url = f"http://{host}:{server.effective_port}"
+        api_url = url
         if node.settings.api_front:
             loopback = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
             front = FrontProcess(node.settings, f"http://{loopback}:{server.effective_port}")
             try:
                 api_url = front.start()
-            except RuntimeError as exc:  # e.g. its port in use: the node stops here, as for its own port
+            except RuntimeError as exc:  # e.g. its port taken since the check: the node stops here
                 raise click.ClickException(f"{exc} (WES_API_PORT={node.settings.api_port}; "
                                            "WES_API_FRONT=false serves the router from WES_PORT)") from None
-        click.echo(banner.format(url=url, api_url=api_url) if banner else
+        click.echo(banner.format(url=url, api_url=api_url, token=shown_token or node.settings.router_token) if banner else
                    f"Node WES serving on {url} (kiosk, API); the router's API on {api_url}/api/v1")
         server.run()
     except KeyboardInterrupt:
@@ -47,34 +86,67 @@ def _serve(node, host: str, port: int, threads: int, banner: str = "") -> None:
     finally:
         if front is not None:
             front.stop()
-        server.close()
+        if server is not None:
+            server.close()
         node.close()
+        if lock is not None:
+            lock.release()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+BANNER = """
+Node WES {title}
+  open the kiosk:  {{url}}/kiosk/   (pick a station, then a badge and PIN)
+  router's API:    {{api_url}}/api/v1   (documents: {{api_url}}/api/v1/openapi.json)
+  try it:          curl -H 'Authorization: Bearer {{token}}' {{api_url}}/api/v1/status
+  metrics:         curl -H 'Authorization: Bearer {{token}}' {{api_url}}/metrics
+{extra}Stop with Ctrl-C (or SIGTERM).
+"""
+
+
+def _log_secrets(settings: Settings) -> tuple[str, ...]:
+    return (settings.router_token, settings.metrics_token, settings.secret_key)
 
 
 @click.group()
-@click.option("--log-level", default=None, help="Overrides WES_LOG_LEVEL.")
-def main(log_level):
+@click.option("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR (overrides WES_LOG_LEVEL).")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
+              help="text for people, json for log tools: one object per line (overrides WES_LOG_FORMAT).")
+def main(log_level, log_format):
     """Node WES: the warehouse execution system of one micro-fulfillment node."""
-    logging.basicConfig(level=(log_level or os.environ.get("WES_LOG_LEVEL", "INFO")).upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter hides the banner
+    fmt = (log_format or os.environ.get("WES_LOG_FORMAT", "text")).lower()
+    configure_logging(log_level or os.environ.get("WES_LOG_LEVEL", "INFO"), fmt if fmt in ("text", "json") else "text")
+
+
+DB_HELP = "SQLite file (WES_DB; default wes.db)."
+CONFIG_HELP = "TOML configuration file (WES_CONFIG); see app/deploy/node.example.toml."
+HOST_HELP = "Address the node listens on (WES_HOST; default 127.0.0.1; 0.0.0.0 for every interface)."
+PORT_HELP = "The node's port: kiosk and the whole API (WES_PORT; default 8080; 0 picks a free one)."
+API_PORT_HELP = "The router's API port, served by the front process (WES_API_PORT; default 8081; 0 picks a free one)."
 
 
 @main.command()
-@click.option("--db", default=None, help="SQLite file (WES_DB).")
-def init(db):
-    """Create or upgrade the database (alembic upgrade head)."""
-    from app.db.schema import upgrade
+@click.option("--db", default=None, help=DB_HELP)
+@click.option("--config", "config_file", default=None, help=CONFIG_HELP)
+def init(db, config_file):
+    """Create or upgrade the database (alembic upgrade head). A database made by a newer version
+    is refused: downgrades are not supported."""
+    from app.db.schema import SchemaTooNew, upgrade
 
-    settings = _settings(db=db)
-    stream = upgrade(settings.db)
+    settings = _settings(db=db, config_file=config_file)
+    try:
+        stream = upgrade(settings.db)
+    except SchemaTooNew as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"database {settings.db} is at head (stream {stream})")
 
 
 @main.command()
-@click.option("--db", default=None, help="SQLite file (default: wes-demo.db).")
-@click.option("--host", default=None)
-@click.option("--port", default=None, type=int)
+@click.option("--db", default=None, help="SQLite file (WES_DB; default wes-demo.db, made and seeded if missing).")
+@click.option("--host", default=None, help=HOST_HELP)
+@click.option("--port", default=None, type=int, help=PORT_HELP)
+@click.option("--api-port", default=None, type=int, help=API_PORT_HELP)
 @click.option("--orders", "order_count", default=30, show_default=True, help="Sample orders at start.")
 @click.option("--order-rate", default=0.05, show_default=True, help="New sample orders per second afterwards (0: none).")
 @click.option("--no-serve", is_flag=True, help="Only build the demo database.")
@@ -82,18 +154,25 @@ def init(db):
               help="Simulated floor workers (threads) that pick, pack and ship orders and transfers with no human.")
 @click.option("--floor-pace", default=0.5, show_default=True, type=click.FloatRange(0, 60),
               help="Seconds each simulated floor worker waits between actions.")
-def demo(db, host, port, order_count, order_rate, no_serve, floor_workers, floor_pace):
+def demo(db, host, port, api_port, order_count, order_rate, no_serve, floor_workers, floor_pace):
     """A demo node: sample catalog, bins in 3 zones, stock, operators, orders, simulated devices."""
     from app.bootstrap import build_node
     from app.db.engine import make_engines
-    from app.db.schema import upgrade
+    from app.db.schema import SchemaTooNew, upgrade
     from app.db.uow import UnitOfWork
     from app.demo import push_orders, seed
 
-    settings = _settings(db=db or os.environ.get("WES_DB") or "wes-demo.db", host=host, port=port,
+    settings = _settings(db=db or os.environ.get("WES_DB") or DEMO_DB, host=host, port=port, api_port=api_port,
                          router_token=os.environ.get("WES_ROUTER_TOKEN") or "demo-token")
+    lock = None
+    if not no_serve:
+        check_ports(settings)
+        lock = _lock(settings)
     fresh = not os.path.exists(settings.db)
-    upgrade(settings.db)
+    try:
+        upgrade(settings.db)
+    except SchemaTooNew as exc:
+        raise click.ClickException(str(exc)) from None
     if fresh:
         writer, reader = make_engines(settings.db, settings.synchronous)
         uow = UnitOfWork(writer, reader)
@@ -106,6 +185,7 @@ def demo(db, host, port, order_count, order_rate, no_serve, floor_workers, floor
                    f"{order_count} orders")
     if no_serve:
         return
+    configure_logging(settings.log_level, settings.log_format, _log_secrets(settings))
     node = build_node(settings)
     if floor_workers:
         from app.demo_floor import FloorWorkers
@@ -116,13 +196,25 @@ def demo(db, host, port, order_count, order_rate, no_serve, floor_workers, floor
     if order_rate > 0:
         threading.Thread(target=_order_stream, args=(node, order_rate, order_count + 1), name="wes-demo-orders",
                          daemon=True).start()
-    banner = ("\nNode WES demo node {node}\n  kiosk:     {{url}}/kiosk/\n  API:       {{api_url}}/api/v1/status\n"
-              "  OpenAPI:   {{api_url}}/api/v1/openapi.json\n  API token: {token}\n"
-              "  badges:    BADGE-0001 (picker, PIN 1111), BADGE-0003 (packer, PIN 3333), "
-              "BADGE-0004 (supervisor, PIN 4444)\n  prints go to {prints}\nCtrl-C stops.\n").format(
-        node=settings.node_id, token=settings.router_token,
-        prints=os.path.join(os.path.dirname(os.path.abspath(settings.db)), "prints"))
-    _serve(node, settings.host, settings.port, settings.threads, banner)
+    extra = ("  badges:          BADGE-0001 (picker, PIN 1111), BADGE-0003 (packer, PIN 3333), "
+             "BADGE-0004 (supervisor, PIN 4444)\n"
+             f"  devices:         simulated; printed labels go to {_prints_dir(settings)}\n")
+    _serve(node, settings.host, settings.port, settings.threads,
+           BANNER.format(title=f"demo node {settings.node_id}", extra=extra), lock)
+
+
+DEMO_DB = "wes-demo.db"
+
+
+def _lock(settings: Settings) -> NodeLock:
+    try:
+        return NodeLock(settings.db).acquire("serve it again")
+    except NodeRunning as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _prints_dir(settings: Settings) -> str:
+    return os.path.join(os.path.dirname(os.path.abspath(settings.db)), "prints")
 
 
 def _order_stream(node, rate: float, start: int) -> None:
@@ -144,25 +236,51 @@ def _order_stream(node, rate: float, start: int) -> None:
 
 
 @main.command()
-@click.option("--db", default=None)
-@click.option("--host", default=None)
-@click.option("--port", default=None, type=int)
-@click.option("--config", "config_file", default=None, help="TOML config file (WES_CONFIG).")
-def serve(db, host, port, config_file):
-    """Serve the API and kiosk with waitress."""
+@click.option("--db", default=None, help=DB_HELP)
+@click.option("--host", default=None, help=HOST_HELP)
+@click.option("--port", default=None, type=int, help=PORT_HELP)
+@click.option("--api-port", default=None, type=int, help=API_PORT_HELP)
+@click.option("--config", "config_file", default=None, help=CONFIG_HELP)
+@click.option("--backup-every", default=None, help="Take a backup this often while serving, e.g. 1h (WES_BACKUP_EVERY).")
+@click.option("--backup-keep", default=None, type=int, help="Backups that schedule keeps (WES_BACKUP_KEEP; default 48).")
+@click.option("--backup-dir", default=None, help="Where it writes them (WES_BACKUP_DIR; default backups/ beside the database).")
+def serve(db, host, port, api_port, config_file, backup_every, backup_keep, backup_dir):
+    """Serve the kiosk and the API with waitress, and start the router's front."""
     from app.bootstrap import build_node
+    from app.db.schema import SchemaTooNew
 
-    settings = _settings(db=db, host=host, port=port, config_file=config_file)
+    settings = _settings(db=db, host=host, port=port, api_port=api_port, config_file=config_file,
+                         backup_every=backup_every, backup_keep=backup_keep, backup_dir=backup_dir)
+    check_ports(settings)
+    lock = _lock(settings)
+    configure_logging(settings.log_level, settings.log_format, _log_secrets(settings))
+    notice = {"simulated": f"DEVICES ARE SIMULATED (WES_DEVICES=simulated): no real lights, scanners or printers are "
+                           f"driven; labels are written to {_prints_dir(settings)}. For real devices add [devices] "
+                           "tables to the config file (hardware/devices.example.toml).",
+              "none": "NO DEVICES (WES_DEVICES=none): lights, scanners and printers are off."}.get(settings.devices)
+    if notice and settings.log_format == "json":  # log tools see it as the JSON line it is
+        logging.getLogger("wes").warning(notice)
+    elif notice:
+        click.echo(notice, err=True)
     if not os.environ.get("WES_ROUTER_TOKEN") and not settings.config_file:
         click.echo(f"WES_ROUTER_TOKEN not set; this run's API token is {settings.router_token}", err=True)
-    _serve(build_node(settings), settings.host, settings.port, settings.threads)
+    try:
+        node = build_node(settings)
+    except SchemaTooNew as exc:
+        lock.release()
+        raise click.ClickException(str(exc)) from None
+    configured_token = bool(os.environ.get("WES_ROUTER_TOKEN") or settings.config_file)
+    _serve(node, settings.host, settings.port, settings.threads, BANNER.format(title=f"node {settings.node_id}",
+                                                                              extra=""), lock,
+           shown_token="$WES_ROUTER_TOKEN" if configured_token else None)
 
 
 @main.command("import")
 @click.argument("kind", type=click.Choice(["catalog", "locations", "stock"]))
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--db", default=None)
-def import_(kind, csv_file, db):
+@click.option("--db", default=None, help=DB_HELP)
+@click.option("--config", "config_file", default=None, help=CONFIG_HELP)
+def import_(kind, csv_file, db, config_file):
     """Import catalog, locations or stock from CSV (all rows or none)."""
     from tqdm import tqdm
 
@@ -171,7 +289,7 @@ def import_(kind, csv_file, db):
     from app.db.uow import UnitOfWork
     from app.importer import ImportFailed, import_csv
 
-    settings = _settings(db=db)
+    settings = _settings(db=db, config_file=config_file)
     upgrade(settings.db)
     writer, reader = make_engines(settings.db, settings.synchronous)
     uow = UnitOfWork(writer, reader)
@@ -192,26 +310,74 @@ def import_(kind, csv_file, db):
     click.echo(f"imported {report.rows} {kind} row(s)")
 
 
-@main.command()
-@click.argument("target", type=click.Path(dir_okay=False))
-@click.option("--db", default=None)
-def backup(target, db):
-    """Online backup of the database (SQLite backup API; safe while the node runs)."""
-    settings = _settings(db=db)
+def _database_to_back_up(db, config_file) -> Settings:
+    """The configured database; with nothing configured and no wes.db here, the demo's (the README's
+    `wes backup TARGET` after `wes demo`)."""
+    settings = _settings(db=db, config_file=config_file)
+    configured = db or config_file or os.environ.get("WES_DB") or os.environ.get("WES_CONFIG")
+    if not configured and not os.path.exists(settings.db) and os.path.exists(DEMO_DB):
+        settings.db = DEMO_DB
     if not os.path.exists(settings.db):
-        raise click.ClickException(f"no database at {settings.db}")
-    src = sqlite3.connect(settings.db)
-    dst = sqlite3.connect(target)
+        raise click.ClickException(f"no database at {os.path.abspath(settings.db)} (give --db, WES_DB or --config)")
+    return settings
+
+
+@main.command()
+@click.argument("target", type=click.Path())
+@click.option("--db", default=None, help="The database to back up (WES_DB, or the config's; wes-demo.db after a demo).")
+@click.option("--config", "config_file", default=None, help=CONFIG_HELP)
+@click.option("--every", default=None, help="Keep going: a dated backup in the TARGET folder this often, e.g. 1h, "
+                                            "until stopped (in `wes serve`: --backup-every).")
+@click.option("--keep", default=48, show_default=True, help="With --every: the backups kept (the oldest go first).")
+def backup(target, db, config_file, every, keep):
+    """Online backup of the database to TARGET (a file, or a folder: a dated file in it); safe
+    while the node runs, checked before it is kept."""
+    from app.backup import BackupFailed, BackupSchedule, backup_database, backup_name
+    from app.config import parse_interval
+
+    settings = _database_to_back_up(db, config_file)
+    if every:
+        try:
+            every_s = parse_interval(every)
+        except ConfigError as exc:
+            raise click.ClickException(f"--every: {exc}") from None
+        schedule = BackupSchedule(settings.db, target, settings.node_id, every_s, keep)
+        previous = {sig: signal.signal(sig, _stop_on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        click.echo(f"backing up {settings.db} into {target}/ every {every}, keeping {keep}; Ctrl-C (or SIGTERM) stops")
+        try:
+            while True:
+                time.sleep(schedule.step())
+        except KeyboardInterrupt:
+            return
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    if os.path.isdir(target) or target.endswith(os.sep):
+        target = os.path.join(target, backup_name(settings.node_id, time.time()))
     try:
-        with dst:
-            src.backup(dst, pages=1024)
-        ok = dst.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        src.close()
-        dst.close()
-    if ok != "ok":
-        raise click.ClickException(f"backup failed its integrity check: {ok}")
-    click.echo(f"backed up {settings.db} to {target} (integrity ok)")
+        result = backup_database(settings.db, target)
+    except (BackupFailed, OSError) as exc:
+        raise click.ClickException(f"backup failed: {exc}") from None
+    click.echo(f"backed up {settings.db} to {result.path} ({result.size_bytes / 1e6:.1f} MB in {result.seconds:.2f} s, "
+               f"schema {result.revision}, integrity ok)")
+
+
+@main.command()
+@click.argument("backup_file", type=click.Path())
+@click.option("--db", default=None, help="The database to replace (WES_DB, or the config's).")
+@click.option("--config", "config_file", default=None, help=CONFIG_HELP)
+def restore(backup_file, db, config_file):
+    """Replace the database with BACKUP_FILE after checking its integrity and schema version.
+    Refused while a node runs on the database; the replaced database is kept beside it."""
+    from app.backup import BackupFailed, restore_database
+
+    settings = _settings(db=db, config_file=config_file)
+    try:
+        revision, kept = restore_database(backup_file, settings.db)
+    except (BackupFailed, NodeRunning, OSError) as exc:
+        raise click.ClickException(f"restore refused: {exc}") from None
+    click.echo(f"restored {backup_file} to {settings.db} (schema {revision}; `wes serve` upgrades it if older)"
+               + (f"; the database it replaced is {kept}" if kept else ""))
 
 
 @main.group()
@@ -222,7 +388,8 @@ def simulate():
 @simulate.command("scanner")
 @click.option("--station", default="PACK-1", show_default=True, help="Station the snippet assigns the scanner to.")
 @click.option("--id", "scanner_id", default="sim-scanner", show_default=True, help="Scanner id in the snippet.")
-@click.option("--terminator", type=click.Choice(["CR", "CRLF", "LF"]), default="CR", show_default=True)
+@click.option("--terminator", type=click.Choice(["CR", "CRLF", "LF"]), default="CR", show_default=True,
+              help="What ends each scan, as the scanner is set up to send.")
 def simulate_scanner(station, scanner_id, terminator):
     """A serial barcode scanner on a pty: every line typed on stdin is scanned."""
     from app.simulate import run_scanner
@@ -231,9 +398,10 @@ def simulate_scanner(station, scanner_id, terminator):
 
 
 @simulate.command("printer")
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the printer listens on.")
 @click.option("--port", default=9100, show_default=True, type=int, help="0 picks a free port.")
-@click.option("--out", "out_dir", default="prints", show_default=True, type=click.Path(file_okay=False))
+@click.option("--out", "out_dir", default="prints", show_default=True, type=click.Path(file_okay=False),
+              help="Folder where each job is saved.")
 @click.option("--max-jobs", default=None, type=int, help="Stop after this many jobs.")
 @click.option("--seconds", default=None, type=float, help="Stop after this many seconds.")
 @click.option("--fault", default="none", show_default=True,
@@ -254,7 +422,7 @@ def simulate_printer(host, port, out_dir, max_jobs, seconds, fault, cut_after):
 @click.option("--zone", default="A", show_default=True, help="Zone the snippet assigns the modules to.")
 @click.option("--id", "lights_id", default="sim-lights", show_default=True, help="Lights id in the snippet.")
 @click.option("--url", default=None, help="Serve the device end of this pyserial URL instead of a new pty.")
-@click.option("--baudrate", default=115200, show_default=True, type=int)
+@click.option("--baudrate", default=115200, show_default=True, type=int, help="Serial speed (8N1).")
 def simulate_lights(zone, lights_id, url, baudrate):
     """Console pick-to-light modules (ASCII protocol): shows what is lit; 'press <addr> <button>'."""
     from app.simulate import run_lights
@@ -275,6 +443,11 @@ def simulate_lights(zone, lights_id, url, baudrate):
 def bench(quick, duration, skip_5m, keep_db, out, workdir, no_profile):
     """Benchmark suite: scan->light latency, pick confirmations vs a minimal endpoint, order ingest,
     reads on a big database, CPU and memory. Prints JSON and a table of targets (PASS/FAIL)."""
+    try:
+        import psutil  # noqa: F401
+    except ImportError:
+        raise click.ClickException("wes bench needs psutil (CPU and memory figures): "
+                                   "pip install 'node-wes[bench]' (or .venv/bin/pip install -e '.[bench]')") from None
     from app.bench.suite import Options, main as bench_main
 
     sys.exit(bench_main(Options(quick=quick, duration=duration, skip_5m=skip_5m, keep_db=keep_db, out=out,

@@ -16,6 +16,14 @@ def _is_hh_mm(v: str) -> bool:
     return len(v) == 5 and v[2] == ":" and v[:2].isdigit() and v[3:].isdigit() and int(v[:2]) < 24 and int(v[3:]) < 60
 
 
+class ConfigError(ValueError):
+    """A configuration that cannot be used as written; the message names the key and the file."""
+
+
+SECTIONS = ("devices",)  # tables of the TOML file besides the top-level settings (`devices = "simulated"`
+# is the setting; [devices.*] tables are the devices, and mean devices = "config")
+
+
 @dataclass
 class Settings:
     db: str = "wes.db"  # WES_DB: SQLite file
@@ -48,6 +56,11 @@ class Settings:
     same_day_cutoff: str = "14:00"  # WES_SAME_DAY_CUTOFF: local HH:MM after which same-day orders ship tomorrow
     storage_min_free_mb: float = 200.0  # WES_STORAGE_MIN_FREE_MB: db:storage warns below this much free space
     wal_limit_mb: float = 8.0  # WES_WAL_LIMIT_MB: the WAL is truncated back when it grows past this
+    log_format: str = "text"  # WES_LOG_FORMAT: text (for people) or json (one object per line, for log tools)
+    metrics_token: str = ""  # WES_METRICS_TOKEN: a bearer token for GET /metrics only (the router token works too)
+    backup_every: str = ""  # WES_BACKUP_EVERY: e.g. 1h, 30m; empty: no backups taken by `wes serve`
+    backup_keep: int = 48  # WES_BACKUP_KEEP: backups kept by that worker (the oldest go first)
+    backup_dir: str = ""  # WES_BACKUP_DIR: where that worker writes (default: backups/ beside the database)
     device_config: dict = field(default_factory=dict)
 
     @classmethod
@@ -56,10 +69,11 @@ class Settings:
         values: dict = {}
         path = overrides.get("config_file") or env.get("WES_CONFIG", "")
         if path:
-            with open(path, "rb") as fh:
-                data = tomllib.load(fh)
-            values["device_config"] = data.pop("devices", {})
-            values.update({k: v for k, v in data.items()})
+            data = read_config_file(path)
+            if isinstance(data.get("devices"), dict):  # [devices] tables: drive them (WES_DEVICES still wins)
+                values["device_config"] = data.pop("devices")
+                values["devices"] = "config"
+            values.update(data)
             values["config_file"] = path
         for f in fields(cls):
             key = f"WES_{f.name.upper()}"
@@ -73,38 +87,75 @@ class Settings:
         return settings
 
     def _coerce(self) -> None:
-        self.port = int(self.port)
-        self.api_port = int(self.api_port)
-        if isinstance(self.api_front, str):
-            self.api_front = _bool(self.api_front)
-        self.threads = int(self.threads)
-        self.kiosk_idle_min = float(self.kiosk_idle_min)
-        self.kiosk_session_hours = float(self.kiosk_session_hours)
-        self.kiosk_max_streams = int(self.kiosk_max_streams)
-        if isinstance(self.https, str):
-            self.https = _bool(self.https)
-        self.heartbeat_s = float(self.heartbeat_s)
-        self.event_retention_days = int(self.event_retention_days)
-        self.storage_min_free_mb = float(self.storage_min_free_mb)
-        self.wal_limit_mb = float(self.wal_limit_mb)
-        if isinstance(self.accepting_orders, str):
-            self.accepting_orders = _bool(self.accepting_orders)
-        self.lat, self.lon = float(self.lat), float(self.lon)
+        for name, kind in (("port", int), ("api_port", int), ("threads", int), ("heartbeat_s", float),
+                           ("event_retention_days", int), ("backup_keep", int), ("kiosk_idle_min", float),
+                           ("kiosk_session_hours", float), ("kiosk_max_streams", int), ("storage_min_free_mb", float),
+                           ("wal_limit_mb", float), ("lat", float), ("lon", float), ("lines_per_hour", float),
+                           ("max_backlog_hours", float)):
+            try:
+                setattr(self, name, kind(getattr(self, name)))
+            except (TypeError, ValueError):
+                raise ConfigError(f"WES_{name.upper()} must be a number, not {getattr(self, name)!r}") from None
+        for name in ("api_front", "accepting_orders", "https"):
+            if isinstance(getattr(self, name), str):
+                setattr(self, name, _bool(getattr(self, name)))
         if not (-90 <= self.lat <= 90 and -180 <= self.lon <= 180):
-            raise ValueError("WES_LAT must be from -90 to 90 and WES_LON from -180 to 180")
+            raise ConfigError("WES_LAT must be from -90 to 90 and WES_LON from -180 to 180")
         self.region = str(self.region)
-        self.lines_per_hour = float(self.lines_per_hour)
-        self.max_backlog_hours = float(self.max_backlog_hours)
         if self.lines_per_hour <= 0 or self.max_backlog_hours <= 0:
-            raise ValueError("WES_LINES_PER_HOUR and WES_MAX_BACKLOG_HOURS must be above zero")
+            raise ConfigError("WES_LINES_PER_HOUR and WES_MAX_BACKLOG_HOURS must be above zero")
         if not _is_hh_mm(str(self.same_day_cutoff)):
-            raise ValueError("WES_SAME_DAY_CUTOFF must be HH:MM (00:00-23:59)")
+            raise ConfigError("WES_SAME_DAY_CUTOFF must be HH:MM (00:00-23:59)")
+        self.log_format = str(self.log_format).strip().lower()
+        if self.log_format not in ("text", "json"):
+            raise ConfigError("WES_LOG_FORMAT must be text or json")
+        parse_interval(self.backup_every)  # a typo fails at start, not an hour later
         self.synchronous = str(self.synchronous).upper()
         if self.synchronous not in ("FULL", "NORMAL", "EXTRA"):
-            raise ValueError("WES_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
+            raise ConfigError("WES_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
         if self.devices not in ("simulated", "config", "none"):
-            raise ValueError("WES_DEVICES must be simulated, config or none")
+            raise ConfigError("WES_DEVICES must be simulated, config or none")
         if not self.router_token:
             self.router_token = secrets.token_urlsafe(24)
         if not self.secret_key:
             self.secret_key = secrets.token_hex(32)
+
+
+def read_config_file(path: str) -> dict:
+    """The TOML file's settings; a key that is not a setting is an error naming it (a typo such as
+    `prot = 8090` must not be silently ignored)."""
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    known = {f.name for f in fields(Settings)} - {"device_config", "config_file"}
+    for key, value in data.items():
+        if key in SECTIONS and isinstance(value, dict):
+            continue
+        if key not in known:
+            raise ConfigError(f"{path}: unknown setting '{key}' (known: {', '.join(sorted(known | set(SECTIONS)))})")
+        elif isinstance(value, dict):
+            raise ConfigError(f"{path}: '{key}' is a setting, not a table")
+    return data
+
+
+INTERVAL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_interval(text) -> float:
+    """'90s', '30m', '1h', '1d' or a number of seconds -> seconds; '' or '0' -> 0 (off)."""
+    raw = str(text or "").strip().lower()
+    if raw in ("", "0", "off"):
+        return 0.0
+    unit = INTERVAL_UNITS.get(raw[-1])
+    number = raw[:-1] if unit else raw
+    try:
+        seconds = float(number) * (unit or 1)
+    except ValueError:
+        raise ConfigError(f"'{text}' is not an interval (e.g. 90s, 30m, 1h, 1d)") from None
+    if seconds < 1:
+        raise ConfigError(f"'{text}' is not an interval of at least a second")
+    return seconds

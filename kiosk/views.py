@@ -45,6 +45,9 @@ def _setup(state) -> None:
                            session_policy=SessionPolicy(idle_s=s.kiosk_idle_min * 60,
                                                         lifetime_s=s.kiosk_session_hours * 3600),
                            max_streams=s.kiosk_max_streams)
+        metrics = getattr(node, "metrics", None)
+        if metrics is not None:  # scans, taps and light buttons by outcome, once per node
+            node.floor.observe(lambda kind, outcome: metrics.floor_outcome(outcome.screen, outcome.ok, outcome.code))
     app.extensions["wes_floor"] = node.floor
 
 

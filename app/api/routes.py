@@ -1,4 +1,4 @@
-"""The router-facing REST contract (docs: /work/shared/CONTRACT.md, shapes: openapi.py).
+"""The router-facing REST contract (docs: app/api/CONTRACT.md, shapes: openapi.py).
 Routes are thin: parse and check HTTP things, call one service, shape the response."""
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import sys
 import tempfile
+import statistics
 import threading
 import time
 import urllib.parse
@@ -644,6 +645,9 @@ def run_suite(opts: Options) -> dict:
         results["picks_paced"] = bench_picks(nut, stations, paced_s, sizes["skus"], pace_s=0.2)
         _log(f"scenario 2kp: the kiosk screen flow paced, a bin + item scan pair every 2 s per station, {paced_s:.0f} s")
         results["picks_kiosk_paced"] = bench_picks(nut, kiosk_stations, paced_s, sizes["skus"], mode="kiosk", pace_s=1.0)
+        _log(f"scenario 6: paced runs with and without request metrics, taking turns, 4 x {paced_s / 2:.0f} s")
+        results["metrics_paced"] = bench_metrics_paced(nut, stations, paced_s / 2, sizes["skus"])
+        results["metrics_cost"] = bench_metrics_cost(nut)
         _log(f"scenario 2k: the kiosk screen flow (bin scan + item scan, HTML) for {duration:.0f} s")
         results["picks_kiosk"] = bench_picks(nut, kiosk_stations, duration, sizes["skus"], mode="kiosk")
 
@@ -685,6 +689,65 @@ def run_suite(opts: Options) -> dict:
     results["targets"] = evaluate(results)
     results["passed"] = all(t["pass"] for t in results["targets"] if t["pass"] is not None)
     return results
+
+
+def bench_metrics_paced(nut: NodeUnderTest, stations: list[dict], slice_s: float, skus: int) -> dict:
+    """The paced confirmations (20 stations x 5/s) with request timing on and off, taking turns (off,
+    on, off, on), so the machine's state is shared by both: the p99 of each slice, and the median."""
+    slices: dict[str, list[float]] = {"with_metrics": [], "without_metrics": []}
+    try:
+        for timed in (False, True, False, True):
+            nut.node.metrics.timing = timed
+            run = bench_picks(nut, stations, slice_s, skus, with_reads=False, pace_s=0.2)
+            slices["with_metrics" if timed else "without_metrics"].append(run["item_scan"]["p99_ms"])
+    finally:
+        nut.node.metrics.timing = True
+    return {"p99_ms_per_slice": slices,
+            **{f"p99_ms_{k}_median": round(statistics.median(v), 2) for k, v in slices.items() if v}}
+
+
+def bench_metrics_cost(nut: NodeUnderTest, n: int = 2000, rounds: int = 7) -> dict:
+    """What the operations plumbing costs: a request through the app-wide hooks (request id, log
+    context, latency histogram: app.web) against the same request without them, the floor's
+    outcome counter, and one /metrics scrape of this node (its state is read at scrape time)."""
+    from flask import Flask
+
+    from app import web
+
+    def client(app):
+        app.add_url_rule("/probe/<sid>", "probe", lambda sid: "ok")
+        c = app.test_client()
+        for _ in range(200):
+            c.get("/probe/BENCH-1")
+        return c
+
+    def cpu_us(c) -> float:
+        t0 = time.thread_time()
+        for _ in range(n):
+            c.get("/probe/BENCH-1")
+        return (time.thread_time() - t0) / n * 1e6
+
+    plain, hooked = Flask("plain"), Flask("hooked")
+    web.register(hooked, nut.node, kiosk=False)
+    clients = {"plain": client(plain), "hooked": client(hooked)}
+    best = {"plain": [], "hooked": []}
+    for _ in range(rounds):  # taking turns, the best of each: the machine is shared
+        for name, c in clients.items():
+            best[name].append(cpu_us(c))
+    without_us, with_us = min(best["plain"]), min(best["hooked"])
+    metrics = nut.node.metrics
+    t0 = time.thread_time()
+    for _ in range(n * 10):
+        metrics.floor_outcome("bench", True, None)
+    floor_us = (time.thread_time() - t0) / (n * 10) * 1e6
+    scrapes = []
+    for _ in range(10):
+        t0 = time.perf_counter()
+        body = metrics.exposition()
+        scrapes.append((time.perf_counter() - t0) * 1000)
+    return {"request_cpu_us_without_hooks": round(without_us, 1), "request_cpu_us_with_hooks": round(with_us, 1),
+            "hooks_cpu_us_per_request": round(with_us - without_us, 1), "floor_outcome_cpu_us": round(floor_us, 2),
+            "scrape_ms_median": round(sorted(scrapes)[len(scrapes) // 2], 2), "scrape_bytes": len(body)}
 
 
 def evaluate(r: dict) -> list[dict]:
@@ -743,6 +806,15 @@ def evaluate(r: dict) -> list[dict]:
         target("2kp kiosk paced: refused + 5xx", kp.get("item_refused", 0) + kp.get("server_errors_5xx", 0), "<=", 0)
         rows.append({"target": "2kp CPU per kiosk confirmation (paced)", "measured": kp.get("cpu_ms_per_confirmation"),
                      "op": "", "limit": None, "unit": "ms", "pass": None})
+    mc, untimed = r.get("metrics_cost") or {}, r.get("metrics_paced") or {}
+    if mc:
+        rows.append({"target": "6 request hooks (metrics, request id, log context): CPU per request", "op": "",
+                     "limit": None, "unit": "us", "pass": None, "measured": mc.get("hooks_cpu_us_per_request")})
+        rows.append({"target": "6 paced confirmation p99 with / without request metrics (medians)", "op": "",
+                     "limit": untimed.get("p99_ms_without_metrics_median"), "unit": "ms", "pass": None,
+                     "measured": untimed.get("p99_ms_with_metrics_median")})
+        rows.append({"target": "6 one /metrics scrape of the node (median)", "op": "", "limit": None, "unit": "ms",
+                     "pass": None, "measured": mc.get("scrape_ms_median")})
     target("5 CPU per pick confirmation", p.get("cpu_ms_per_confirmation"), "<=", 3, "ms")
     target("5 CPU per status read (front, best of 5 windows)", r.get("status_cpu", {}).get("cpu_ms_per_status"), "<=", 1, "ms")
     rows.append({"target": "5 CPU per status read (median window)", "op": "", "limit": None, "unit": "ms", "pass": None,

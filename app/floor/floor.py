@@ -14,6 +14,7 @@ import time
 from dataclasses import replace
 from typing import Callable
 
+from app import logcontext
 from app.devices import WEDGE_PREFIX
 from app.domain import errors
 from app.domain.lockout import LockoutPolicy
@@ -127,7 +128,7 @@ class Floor:
              device: bool = False) -> Outcome:
         st = self.station(sid)
         code = (code or "").strip()
-        with st.lock:
+        with st.lock, self._logged_as(st):
             if not device and not self._holding(st, session):
                 return self._answer(st, session, self._guard(st, lambda: self._badge_scan(st, session, code)), "scan")
             if device and st.holder is None:
@@ -139,7 +140,7 @@ class Floor:
     def act(self, sid: str, name: str, form: dict, session: FloorSession | None, request_id: str | None = None) -> Outcome:
         st = self.station(sid)
         action = self.actions.get(name)
-        with st.lock:
+        with st.lock, self._logged_as(st):
             if action is None:
                 return self._answer(st, session, Outcome(False, f"Unknown action {name[:40]!r}", "error",
                                                          data={"code": "unknown-action"}), "action")
@@ -163,7 +164,7 @@ class Floor:
             self.lights.clear_done(zone, address)  # a button on a blinking "order complete" cubby
             return None
         st = self.station(sid)
-        with st.lock:
+        with st.lock, self._logged_as(st):
             flow = self.flows.get(st.mode)
             if st.holder is None or flow is None or not hasattr(flow, "press"):
                 return None
@@ -195,6 +196,12 @@ class Floor:
         self.press(zone, event.address, event.button)
 
     # ---- who acts ------------------------------------------------------------------------------
+    @staticmethod
+    def _logged_as(st: Station):
+        """What every line logged while the station acts is about: its operator and order."""
+        work = st.pick.task or st.pack.pack or st.putwall.put or {}
+        return logcontext.bound(station=st.station, badge=st.badge, order_id=work.get("order_id"))
+
     def _holding(self, st: Station, session: FloorSession | None) -> bool:
         """Whether `session` holds the station now; a holder past its idle time or lifetime is
         logged out here, and the station is free."""

@@ -33,10 +33,12 @@ def main(node_url: str, threads: int) -> None:
 
     from app.config import Settings
     from app.front.app import build_front
+    from app.logformat import configure_logging
     from app.serving import settle_heap
 
     settings = Settings.load()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format,
+                      (settings.router_token, settings.metrics_token, settings.secret_key))
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     threading.Thread(target=_orphan_watch, args=(os.getppid(),), name="wes-front-orphan", daemon=True).start()
     front = build_front(settings, node_url)

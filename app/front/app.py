@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from app.config import Settings
 from app.db.engine import make_engines
 from app.db.uow import UnitOfWork
 from app.liveness import node_process
+from app.metrics import CONTENT_TYPE, FrontMetrics
 from app.services.feed import HeadWatch, head_seq, stream_id
 from app.serving import is_router_read
 
@@ -121,11 +123,58 @@ def status_response(node: FrontNode, environ, start_response):
     return [b"" if environ["REQUEST_METHOD"] == "HEAD" else body]
 
 
+def fetch_node_metrics(node_url: str, token: str, timeout_s: float = 2.0) -> bytes | None:
+    """The node's /metrics document, or None when the node does not answer it."""
+    req = urllib.request.Request(f"{node_url}/metrics", headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+            return resp.read()
+    except (OSError, urllib.error.URLError) as exc:
+        log.warning("metrics: the node did not answer: %r", exc)
+        return None
+
+
 class Front:
-    def __init__(self, local_app, proxy: NodeProxy, node: FrontNode):
+    """Routes a request: the router's polling reads here, /metrics (the node's and the front's),
+    every other /api/ request to the node; each one timed into the front's metrics."""
+
+    def __init__(self, local_app, proxy: NodeProxy, node: FrontNode, metrics: FrontMetrics | None = None,
+                 node_metrics=None):
         self.local_app, self.proxy, self.node = local_app, proxy, node
+        self.metrics = metrics or FrontMetrics(process=False)
+        self.node_metrics = node_metrics or (lambda: None)
 
     def __call__(self, environ, start_response):
+        t0 = time.perf_counter()
+        seen: list[int] = []
+
+        def record_status(status, headers, exc_info=None):
+            seen.append(int(status[:3]))
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        try:
+            return self._route(environ, record_status)
+        finally:
+            path = environ.get("PATH_INFO", "")
+            route = path if path in LOCAL_READS or path == "/metrics" else (
+                "/api/ (passed to the node)" if path.startswith("/api/") else "other")
+            self.metrics.requests.observe(route, environ.get("REQUEST_METHOD", ""), seen[-1] if seen else 500,
+                                          time.perf_counter() - t0)
+
+    def metrics_response(self, environ, start_response):
+        from app.web import metrics_allowed
+
+        if not metrics_allowed(environ.get("HTTP_AUTHORIZATION", ""), self.node.settings):
+            return send_problem(start_response, 401, "unauthorized", UNAUTHORIZED, "Unauthorized",
+                                [("WWW-Authenticate", CHALLENGE)])
+        node_doc = self.node_metrics()
+        body = (node_doc or b"") + self.metrics.exposition(node_up=node_doc is not None)
+        start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
+        return [body]
+
+    def _route(self, environ, start_response):
+        if environ.get("PATH_INFO") == "/metrics":
+            return self.metrics_response(environ, start_response)
         if serves_locally(environ):
             if environ["PATH_INFO"] == "/api/v1/status":
                 return status_response(self.node, environ, start_response)
@@ -153,4 +202,5 @@ def build_front(settings: Settings, node_url: str, status_every_s: float = 0.5) 
     local = create_app({}, node=node, kiosk=False)
     local.session_interface = _NoSessions()
     target = urlsplit(node_url)
-    return Front(local.wsgi_app, NodeProxy(target.hostname, target.port or 80), node)
+    return Front(local.wsgi_app, NodeProxy(target.hostname, target.port or 80), node, FrontMetrics(),
+                 lambda: fetch_node_metrics(node_url, settings.router_token))

@@ -20,7 +20,8 @@ def front_env(settings: Settings, port: int) -> dict:
     env.update({"WES_DB": os.path.abspath(settings.db), "WES_NODE_ID": settings.node_id,
                 "WES_ROUTER_TOKEN": settings.router_token, "WES_SYNCHRONOUS": settings.synchronous,
                 "WES_HOST": settings.host, "WES_API_PORT": str(port), "WES_LOG_LEVEL": settings.log_level,
-                "WES_SECRET_KEY": settings.secret_key})
+                "WES_SECRET_KEY": settings.secret_key, "WES_LOG_FORMAT": settings.log_format,
+                "WES_METRICS_TOKEN": settings.metrics_token})
     env.pop("WES_CONFIG", None)  # everything the front needs is above
     return env
 

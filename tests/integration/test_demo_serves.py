@@ -30,10 +30,11 @@ def test_demo_node_serves_kiosk_and_api(tmp_path):
             banner.append(line)
             if m := re.search(r"kiosk:\s+(http://127\.0\.0\.1:\d+)/kiosk/", line):
                 url = m.group(1)
-            if m := re.search(r"API:\s+(http://127\.0\.0\.1:\d+)/api/v1/status", line):
+            if m := re.search(r"router's API:\s+(http://127\.0\.0\.1:\d+)/api/v1", line):
                 api = m.group(1)
-            if m := re.search(r"API token:\s+(\S+)", line):
+            if m := re.search(r"curl -H 'Authorization: Bearer (\S+)' (http://127\.0\.0\.1:\d+)/api/v1/status", line):
                 token = m.group(1)
+                assert m.group(2) == api
         assert url and api and token and api != url, "".join(banner)
         status = requests.get(f"{api}/api/v1/status", headers={"Authorization": f"Bearer {token}"}, timeout=10)
         assert status.status_code == 200 and status.json()["backlog"]["allocated"] >= 1
@@ -45,7 +46,7 @@ def test_demo_node_serves_kiosk_and_api(tmp_path):
         assert requests.get(f"{api}/api/v1/orders/DEMO-00001", headers={"Authorization": f"Bearer {token}"},
                             timeout=10).json()["order_id"] == "DEMO-00001"
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -54,7 +55,9 @@ def test_demo_node_serves_kiosk_and_api(tmp_path):
         requests.get(f"{api}/api/v1/status", timeout=5)
 
 
-def test_a_front_port_in_use_stops_the_node_with_a_message_naming_it(tmp_path):
+@pytest.mark.parametrize("command", ["demo", "serve"])
+@pytest.mark.parametrize("taken", ["WES_PORT", "WES_API_PORT"])
+def test_a_port_in_use_stops_the_node_before_any_work_with_one_line_naming_it(tmp_path, command, taken):
     import socket
 
     wes = Path(sys.executable).with_name("wes")
@@ -62,8 +65,12 @@ def test_a_front_port_in_use_stops_the_node_with_a_message_naming_it(tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        env = {**os.environ, "WES_PORT": "0", "WES_API_PORT": str(port), "WES_DB": str(tmp_path / "n.db"),
-               "WES_DEVICES": "none", "WES_LOG_LEVEL": "WARNING"}
-        done = subprocess.run([str(wes), "serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=90)
+        env = {**os.environ, "WES_PORT": "0", "WES_API_PORT": "0", "WES_DB": str(tmp_path / "n.db"),
+               "WES_DEVICES": "none", "WES_LOG_LEVEL": "INFO", "WES_ROUTER_TOKEN": "port-token-1"}
+        env[taken] = str(port)
+        done = subprocess.run([str(wes), command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=90)
     assert done.returncode != 0
-    assert f"WES_API_PORT={port}" in done.stderr and "did not start" in done.stderr
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    assert len(lines) == 1, lines
+    assert f"127.0.0.1:{port}" in lines[0] and taken in lines[0]
+    assert not (tmp_path / "n.db").exists(), "work was done before the port was checked"
