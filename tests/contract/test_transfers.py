@@ -46,7 +46,7 @@ def test_a_new_transfer_is_created_and_an_identical_replay_answers_the_same(api)
     assert r.headers["ETag"] == f'"{t["version"]}"'
     assert [(l["line_id"], l["sku"], l["qty"], l["qty_picked"], l["qty_short"], l["qty_shipped"]) for l in t["lines"]] \
         == [("1", "SKU-1", 10, 0, 0, 0), ("2", "SKU-2", 3, 0, 0, 0)]
-    assert t["cartons"] == [] and t["priority"] == 2 and t["ship_by"] == "2026-12-03T17:00:00Z"
+    assert t["cartons"] == [] and t["priority"] == 2 and t["ship_by"] == "2026-12-03T17:00:00.000Z"  # stored as UTC, one fixed form (strict times)
     replay = put(api, "TR-1", dict(reversed(list(body.items()))))  # same JSON value, other key order
     assert replay.status_code == 200 and replay.json() == t
     read = api.get(f"{api.base}/transfer-orders/TR-1")
