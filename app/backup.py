@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from app.db.schema import known_revisions, new_stream_id, schema_revision
-from app.nodelock import NodeLock
+from app.liveness import NodeLock
 
 log = logging.getLogger("wes.backup")
 SIDE_FILES = ("-wal", "-shm")
@@ -92,7 +92,7 @@ def restore_database(backup: str, db: str, clock=time.time) -> tuple[str, str | 
     revision restored, where the old database went or None)."""
     revision = check_backup(backup)
     Path(db).parent.mkdir(parents=True, exist_ok=True)
-    lock = NodeLock(db).acquire("restore over it")
+    lock = NodeLock(db).claim("restore over it")
     try:
         incoming = f"{db}.restoring"
         src = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)

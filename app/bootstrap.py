@@ -83,8 +83,9 @@ def backup_folder(settings: Settings) -> str:
     return settings.backup_dir or os.path.join(os.path.dirname(os.path.abspath(settings.db)), "backups")
 
 
-def build_node(settings: Settings, devices=None, start_workers: bool = True) -> Node:
-    """Upgrade the schema, open the engines, wire devices (real, simulated or given) and workers."""
+def build_node(settings: Settings, devices=None, start_workers: bool = True, lock=None) -> Node:
+    """Upgrade the schema, open the engines, wire devices (real, simulated or given) and workers.
+    `lock` is the database's node lock when the caller (the CLI) claimed it before any work."""
     from app.backup import BackupSchedule
     from app.devices import build_devices
     from app.workers import Worker, build_workers
@@ -99,8 +100,8 @@ def build_node(settings: Settings, devices=None, start_workers: bool = True) -> 
     node = Node(settings=settings, uow=uow, watch=watch, stream_id=stream, status_model=StatusReadModel(uow),
                 reads_first=RouterReadsFirst())
     uow.after_write(node.reads_first.after_floor_write)
-    node.lock = NodeLock(settings.db)
-    if not node.lock.acquire(node.boot_id):  # another node process serves this database (e.g. a CLI command)
+    node.lock = lock if lock is not None else NodeLock(settings.db)
+    if not node.lock.acquire(node.boot_id):  # another process serves this database (tests build several nodes)
         node.lock = None
     node.metrics = NodeMetrics(node)
     node.devices = devices if devices is not None else build_devices(settings, uow)

@@ -13,7 +13,7 @@ import click
 
 from app.config import ConfigError, Settings
 from app.logformat import configure_logging
-from app.nodelock import NodeLock, NodeRunning
+from app.liveness import NodeLock, NodeRunning
 
 
 def _settings(**overrides) -> Settings:
@@ -186,7 +186,7 @@ def demo(db, host, port, api_port, order_count, order_rate, no_serve, floor_work
     if no_serve:
         return
     configure_logging(settings.log_level, settings.log_format, _log_secrets(settings))
-    node = build_node(settings)
+    node = build_node(settings, lock=lock)
     if floor_workers:
         from app.demo_floor import FloorWorkers
 
@@ -208,7 +208,7 @@ DEMO_DB = "wes-demo.db"
 
 def _lock(settings: Settings) -> NodeLock:
     try:
-        return NodeLock(settings.db).acquire("serve it again")
+        return NodeLock(settings.db).claim("serve it again")
     except NodeRunning as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -265,7 +265,7 @@ def serve(db, host, port, api_port, config_file, backup_every, backup_keep, back
     if not os.environ.get("WES_ROUTER_TOKEN") and not settings.config_file:
         click.echo(f"WES_ROUTER_TOKEN not set; this run's API token is {settings.router_token}", err=True)
     try:
-        node = build_node(settings)
+        node = build_node(settings, lock=lock)
     except SchemaTooNew as exc:
         lock.release()
         raise click.ClickException(str(exc)) from None
