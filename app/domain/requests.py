@@ -32,18 +32,8 @@ def _is_time(v) -> bool:
     return parse_rfc3339(v) is not None
 
 
-def order_request_problems(body) -> list[dict]:
-    problems: list[dict] = []
-
-    def bad(field, message):
-        problems.append({"field": field, "message": message})
-
-    if not isinstance(body, dict):
-        return [{"field": "", "message": "body must be a JSON object"}]
-    allowed = {"lines", "ship_to", "service_level", "ship_by", "fulfillment_policy", "priority"}
-    for key in body:
-        if key not in allowed:
-            bad(key, "unknown field")
+def line_problems(body: dict, bad) -> None:
+    """The `lines` of an order or a transfer: at least one, each {line_id, sku, qty}, ids unique."""
     lines = body.get("lines")
     if not isinstance(lines, list) or not lines:
         bad("lines", "at least one line is required")
@@ -70,6 +60,32 @@ def order_request_problems(body) -> list[dict]:
         qty = line.get("qty")
         if not _is_int(qty) or qty < 1 or qty > MAX_QTY:
             bad(f"{where}.qty", f"must be a whole number from 1 to {MAX_QTY}")
+
+
+def schedule_problems(body: dict, bad) -> None:
+    """ship_by, fulfillment_policy and priority, as orders and transfers share them."""
+    if "ship_by" in body and not _is_time(body["ship_by"]):
+        bad("ship_by", TIME_PROBLEM)
+    if "fulfillment_policy" in body and (not isinstance(body["fulfillment_policy"], str)
+                                         or body["fulfillment_policy"] not in set(FulfillmentPolicy)):
+        bad("fulfillment_policy", "must be fill_or_kill or fill_all_available")
+    if "priority" in body and (not _is_int(body["priority"]) or not 0 <= body["priority"] <= 9):
+        bad("priority", "must be a whole number from 0 to 9")
+
+
+def order_request_problems(body) -> list[dict]:
+    problems: list[dict] = []
+
+    def bad(field, message):
+        problems.append({"field": field, "message": message})
+
+    if not isinstance(body, dict):
+        return [{"field": "", "message": "body must be a JSON object"}]
+    allowed = {"lines", "ship_to", "service_level", "ship_by", "fulfillment_policy", "priority"}
+    for key in body:
+        if key not in allowed:
+            bad(key, "unknown field")
+    line_problems(body, bad)
     ship_to = body.get("ship_to")
     if not isinstance(ship_to, dict):
         bad("ship_to", "must be an object")
@@ -79,13 +95,7 @@ def order_request_problems(body) -> list[dict]:
                 bad(f"ship_to.{key}", "must be a string of at most 200 characters")
     if "service_level" in body and not (isinstance(body["service_level"], str) and 0 < len(body["service_level"]) <= 64):
         bad("service_level", "must be a string of 1-64 characters")
-    if "ship_by" in body and not _is_time(body["ship_by"]):
-        bad("ship_by", TIME_PROBLEM)
-    if "fulfillment_policy" in body and (not isinstance(body["fulfillment_policy"], str)
-                                         or body["fulfillment_policy"] not in set(FulfillmentPolicy)):
-        bad("fulfillment_policy", "must be fill_or_kill or fill_all_available")
-    if "priority" in body and (not _is_int(body["priority"]) or not 0 <= body["priority"] <= 9):
-        bad("priority", "must be a whole number from 0 to 9")
+    schedule_problems(body, bad)
     return problems
 
 

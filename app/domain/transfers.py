@@ -7,8 +7,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from .orders import FulfillmentPolicy
-from .requests import MAX_QTY, _is_time
+from .requests import line_problems, schedule_problems
 
 
 class OrderKind(StrEnum):
@@ -67,38 +66,6 @@ def transfer_request_problems(body) -> list[dict]:
     dest = body.get("destination")
     if not isinstance(dest, str) or not DESTINATION_RE.match(dest):
         bad("destination", "required: the receiving node as node:<id>, e.g. node:N7")
-    lines = body.get("lines")
-    if not isinstance(lines, list) or not lines:
-        bad("lines", "at least one line is required")
-        lines = []
-    seen = set()
-    for i, line in enumerate(lines):
-        where = f"lines[{i}]"
-        if not isinstance(line, dict):
-            bad(where, "must be an object")
-            continue
-        for key in line:
-            if key not in ("line_id", "sku", "qty"):
-                bad(f"{where}.{key}", "unknown field")
-        lid = line.get("line_id")
-        if not isinstance(lid, str) or not 1 <= len(lid) <= 64:
-            bad(f"{where}.line_id", "must be a string of 1-64 characters")
-        elif lid in seen:
-            bad(f"{where}.line_id", "duplicate line_id")
-        else:
-            seen.add(lid)
-        sku = line.get("sku")
-        if not isinstance(sku, str) or not 1 <= len(sku) <= 64:
-            bad(f"{where}.sku", "must be a string of 1-64 characters")
-        qty = line.get("qty")
-        if isinstance(qty, bool) or not isinstance(qty, int) or not 1 <= qty <= MAX_QTY:
-            bad(f"{where}.qty", f"must be a whole number from 1 to {MAX_QTY}")
-    if "ship_by" in body and not _is_time(body["ship_by"]):
-        bad("ship_by", "must be an RFC 3339 time")
-    if "fulfillment_policy" in body and (not isinstance(body["fulfillment_policy"], str)
-                                         or body["fulfillment_policy"] not in set(FulfillmentPolicy)):
-        bad("fulfillment_policy", "must be fill_or_kill or fill_all_available")
-    prio = body.get("priority", 5)
-    if isinstance(prio, bool) or not isinstance(prio, int) or not 0 <= prio <= 9:
-        bad("priority", "must be a whole number from 0 to 9")
+    line_problems(body, bad)
+    schedule_problems(body, bad)
     return problems
