@@ -149,7 +149,8 @@ def apply(s: Session, node_id: str, event: dict) -> bool:
 
 
 def apply_order_read(s: Session, fulfilment_id: str, doc: dict | None) -> None:
-    """A GET /orders/{id} answer during a resync: the node's word on the part's status."""
+    """A GET /orders/{id} answer during a resync (read before the snapshot): the node's word on the
+    part's status."""
     part = s.get(Fulfilment, fulfilment_id)
     if part is None:
         return
@@ -157,10 +158,13 @@ def apply_order_read(s: Session, fulfilment_id: str, doc: dict | None) -> None:
         # The node no longer knows the order (its database was replaced): it holds nothing for it.
         part.status = "lost"
         _release_holds(s, part.node_id, fulfilment_id)
-    elif doc.get("version", 0) > part.node_version:
-        part.status, part.node_version = doc["status"], doc["version"]
-        if part.status in RELEASES_STOCK:
-            _release_holds(s, part.node_id, fulfilment_id)
+    else:
+        # The order exists at the node, so the snapshot read after this is taken shows its reservation.
+        _seq_holds(s, part.node_id, fulfilment_id, 0)
+        if doc.get("version", 0) > part.node_version:
+            part.status, part.node_version = doc["status"], doc["version"]
+            if part.status in RELEASES_STOCK:
+                _release_holds(s, part.node_id, fulfilment_id)
     s.add(part)
     s.flush()
     refresh_order_status(s, part.order_id)
