@@ -278,9 +278,10 @@ def router(ctx):
 def network(ctx):
     """The micro-fulfillment network: `wes network demo --nodes 3` (see `wes network --help`)."""
     from app.network.cli import network_group
-    from app.network.simulation_cli import simulate_command
+    from app.network.simulation_cli import backtest_command, simulate_command
 
     network_group.add_command(simulate_command)
+    network_group.add_command(backtest_command)
     network_group.main(args=ctx.args, prog_name="wes network")
 
 

@@ -124,7 +124,10 @@ def _solve_sku(sku, sources, destinations, distance, policy):
     # so covering need always comes first and distance decides among the plans that do.
     penalty = m * (float(dist.max()) + 1.0) + 1.0
     cost = np.concatenate([dist, np.zeros(ny), np.full(nd, penalty)])
-    upper = np.concatenate([[spare[s] for s, _ in pairs], np.ones(ny), need])
+    # No optimal plan ships more on one leg than the destination needs (or the minimum transfer):
+    # a tight bound keeps the integer search small.
+    arc_cap = [min(spare[s], max(need[d], m)) for s, d in pairs]
+    upper = np.concatenate([arc_cap, np.ones(ny), need])
     integrality = np.concatenate([np.ones(nx + ny), np.zeros(nd)])
 
     rows = ns + nd + 2 * ny
@@ -137,11 +140,11 @@ def _solve_sku(sku, sources, destinations, distance, policy):
     for d in range(nd):
         a[ns + d, nx + ny + d] = 1
         lo[ns + d] = need[d]
-    for k, (s, _d) in enumerate(pairs[:ny]):
+    for k in range(ny):
         r = ns + nd + 2 * k
         a[r, k], a[r, nx + k] = 1, -m             # x >= m * y
         lo[r] = 0
-        a[r + 1, k], a[r + 1, nx + k] = 1, -spare[s]   # x <= spare * y
+        a[r + 1, k], a[r + 1, nx + k] = 1, -arc_cap[k]   # x <= cap * y
         hi[r + 1] = 0
     result = milp(cost, constraints=LinearConstraint(a.tocsr(), lo, hi),
                   integrality=integrality, bounds=Bounds(np.zeros(nvars), upper))

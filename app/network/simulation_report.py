@@ -106,9 +106,22 @@ def plot(run: SimulationRun, path: str | Path) -> Path:
     cover_axes.set_ylabel("median days of cover\n(node x SKU, start of day)")
     fill_axes.set_ylabel("fill rate (% of units)")
     fill_axes.set_xlabel("day")
-    cover_axes.legend(fontsize=8, loc="upper right", ncol=2)
+    fill_axes.legend(fontsize=8, loc="lower left", ncol=2)
     figure.suptitle(f"Network simulation, {config.nodes} nodes, seed {config.seed}", fontsize=11)
     figure.tight_layout()
     path = Path(path)
     figure.savefig(path)
     return path
+
+
+def backtest_rows(report) -> list[dict]:
+    return [{"SKU class": c.sku_class, "series": c.series, "windows": c.windows,
+             "MASE forecaster": f"{c.mase_forecast:.3f}", "MASE seasonal-naive": f"{c.mase_seasonal_naive:.3f}",
+             "beats seasonal-naive": "yes" if c.beats_seasonal_naive else "no",
+             "fit ms/series": f"{c.fit_ms_per_series:.1f}", "models": ", ".join(c.methods)}
+            for c in report.classes]
+
+
+def backtest_table(report) -> str:
+    return (f"Rolling-origin backtest: {report.windows} windows of {report.horizon} days per series\n\n"
+            + markdown_table(backtest_rows(report)))

@@ -148,3 +148,14 @@ def test_a_history_that_repeats_exactly_cannot_be_scored_and_is_counted_apart():
 def test_a_backtest_needs_enough_history():
     with pytest.raises(ValueError, match="needs at least"):
         run_backtest({"short": [1] * 30})
+
+
+def test_wes_network_backtest_prints_mase_per_class_against_seasonal_naive():
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    result = CliRunner().invoke(main, ["network", "backtest", "--series", "2", "--days", "56"])
+    assert result.exit_code == 0, result.output
+    assert "| fast | 2 | 8 |" in result.output
+    assert "MASE seasonal-naive" in result.output and "intermittent:" in result.output
