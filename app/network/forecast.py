@@ -144,6 +144,9 @@ def forecast_series(values: Sequence[float], horizon: int = 7) -> SeriesForecast
         return _flat(y.mean() if len(y) else 0.0, horizon, "mean of a short history", "new")
     if not np.any(y):
         return _flat(0.0, horizon, "no demand", sku_class)
+    if np.ptp(y[-2 * SEASON_LENGTH:]) == 0:
+        # ETS has no error to fit on a flat line (statsforecast answers without a model).
+        return _flat(y[-1], horizon, "constant level", sku_class)
     if sku_class == "intermittent":
         return _tsb(y, horizon)
     return _ets(y, horizon, sku_class)

@@ -53,6 +53,11 @@ def test_prediction_intervals_hold_the_point_forecast_and_most_actuals():
     assert 0.6 <= covered / total <= 0.97
 
 
+def test_a_flat_history_forecasts_its_level():
+    result = forecast_series([6] * 28, horizon=5)
+    assert result.method == "constant level" and result.mean == (6.0,) * 5
+
+
 def test_rejects_negative_history_and_a_zero_horizon():
     with pytest.raises(ValueError, match="not negative"):
         forecast_series([1, -1] * 10)
