@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from app.network.client import NoAnswer, NodeRefused, NotDelivered
+from app.network.client import NodeError, NoAnswer, NodeRefused, NotDelivered
 from app.network.routing import OrderRequest, route
 from app.network.runtime import RouterContext
 from app.network.runtime import iso as _iso
-from app.network.services import fulfilment_events, nodes
+from app.network.services import fulfilment_events, nodes, replica
 from app.network.tables import CustomerOrder, Fulfilment, Hold, RoutingDecisionRecord
 
 log = logging.getLogger("wes.network.orders")
@@ -224,7 +224,13 @@ def send_part(ctx: RouterContext, fid: str) -> tuple[str, str]:
                                                         "detail": str(exc)[:300]})
         return node_id, "rejected"
     _settle(ctx, fid, doc["status"], doc.get("version", 1), rejection=doc.get("rejection"))
-    return node_id, "rejected" if doc["status"] == "rejected" else "accepted"
+    if doc["status"] != "rejected":
+        return node_id, "accepted"
+    try:  # the replica was wrong about this node's stock: read its snapshot again
+        replica.refresh_snapshot(ctx, node_id)
+    except NodeError as exc:
+        log.warning("snapshot of %s after a refusal: %s", node_id, exc)
+    return node_id, "rejected"
 
 
 def _settle(ctx: RouterContext, fid: str, status: str, version: int | None, rejection: dict | None = None) -> None:
