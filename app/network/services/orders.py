@@ -185,11 +185,21 @@ def route_order(ctx: RouterContext, order_id: str, exclude: frozenset[str] = fro
         refused = [node for node, outcome in (send_part(ctx, fid) for fid in new_ids)
                    if outcome in ("rejected", "not-delivered")]
         if not refused:
-            _plan_and_hold(ctx, order_id, frozenset(exclude))  # marks the order routed
+            _mark_routed(ctx, order_id)
             break
         exclude |= set(refused)
     with ctx.store.read() as s:
         return s.get(CustomerOrder, order_id).status
+
+
+def _mark_routed(ctx: RouterContext, order_id: str) -> None:
+    with ctx.store.write() as s:
+        order = s.get(CustomerOrder, order_id)
+        if order.status == "routing":
+            order.status, order.updated_at = "routed", ctx.clock()
+            s.add(order)
+            s.flush()
+            fulfilment_events.refresh_order_status(s, order_id)
 
 
 def _node_body(order: CustomerOrder, part: Fulfilment) -> dict:
