@@ -177,3 +177,19 @@ def _order_stream(url: str, headers: dict, rate: float, stop: threading.Event, s
             session.put(f"{url}/orders/CO-{int(time.time())}-{n}", json=body, headers=headers, timeout=15)
         except requests.RequestException:
             logging.getLogger("wes.network.demo").warning("customer order %d could not be sent", n)
+
+
+@network_group.command("bench")
+@click.option("--nodes", "node_counts", default="3,50", show_default=True, help="Comma-separated scenario sizes.")
+@click.option("--seconds", default=15.0, show_default=True, help="Load per scenario.")
+@click.option("--clients", default=4, show_default=True, help="Concurrent order clients.")
+@click.option("--event-rate", default=100.0, show_default=True, help="Stock events per second over the fakes.")
+@click.option("--db", default=None, help="Router database URL (default: a SQLite file in a temp dir). "
+                                          "A PostgreSQL URL is emptied first.")
+@click.option("--out", default=None, type=click.Path(dir_okay=False), help="Write the JSON results here.")
+def bench_command(node_counts, seconds, clients, event_rate, db, out):
+    """Orders routed per second, routing decision p50/p99 and replica lag with simulated nodes
+    (FakeNode: in-memory stand-ins speaking the contract over loopback HTTP)."""
+    from app.network.bench import main as bench_main
+
+    bench_main(tuple(int(n) for n in node_counts.split(",")), seconds, clients, event_rate, db, out)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from datetime import datetime, timezone
 
@@ -23,6 +24,7 @@ class FakeNode:
         self.on_hand: dict[str, int] = dict(stock or {})
         self.reserved: dict[str, int] = {}
         self.events: list[dict] = []
+        self.emitted_at: list[float] = []     # time.monotonic() of each event (the benchmark's lag)
         self.orders: dict[str, dict] = {}
         self.transfers: dict[str, dict] = {}
         self.inbound: dict[str, dict] = {}
@@ -43,6 +45,7 @@ class FakeNode:
     # -- node behaviour ------------------------------------------------------------------------------
     def _emit(self, etype: str, subject: str, data: dict, version: int | None = None) -> None:
         seq = len(self.events) + 1
+        self.emitted_at.append(time.monotonic())
         self.events.append({"seq": seq, "id": f"{self.node_id}-{seq}", "type": etype, "time": _now(),
                             "subject": subject, "order_version": version, "data": data})
         self.new_event.notify_all()
@@ -65,6 +68,7 @@ class FakeNode:
         with self.lock:
             self.stream_id = uuid.uuid4().hex
             self.events = []
+            self.emitted_at = []
             for sku, qty in self.on_hand.items():
                 self._emit("inventory.adjusted", sku, {"sku": sku, "delta": qty, "sku_on_hand_after": qty,
                                                        "reason": "initial"})
@@ -276,5 +280,20 @@ def fake_node_app(node: FakeNode, token: str):
         except CursorExpired:
             return answer(410, {"code": "cursor-expired"})
         return answer(404, {"code": "not-found"})
+
+    return app
+
+
+def fake_network_app(fakes: dict[str, FakeNode], token: str):
+    """Many FakeNodes on one HTTP server: /fake/<node_id>/api/v1/... (the benchmark's simulated nodes)."""
+    apps = {node_id: fake_node_app(node, token) for node_id, node in fakes.items()}
+
+    def app(environ, start_response):
+        parts = environ["PATH_INFO"].split("/", 3)   # '', 'fake', node_id, rest
+        if len(parts) < 4 or parts[1] != "fake" or parts[2] not in apps:
+            start_response("404 Not Found", [("Content-Type", "application/json")])
+            return [b'{"code": "not-found"}']
+        environ = dict(environ, PATH_INFO="/" + parts[3])
+        return apps[parts[2]](environ, start_response)
 
     return app

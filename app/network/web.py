@@ -193,6 +193,11 @@ def index():
     return render_template("dashboard.html", **models)
 
 
+@board.get("/favicon.ico")
+def favicon():
+    return Response(status=204)
+
+
 @board.get("/dashboard/<part>")
 def partial(part):
     if part not in PARTIALS:
@@ -202,7 +207,7 @@ def partial(part):
 
 
 def create_router_app(ctx: RouterContext) -> Flask:
-    app = Flask("wes_network", template_folder=None)
+    app = Flask("wes_network", template_folder=None, static_folder=None)  # the dashboard blueprint serves /static
     app.extensions["wes_network"] = ctx
     app.register_blueprint(board)
     app.register_blueprint(api)

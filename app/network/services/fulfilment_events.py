@@ -32,6 +32,7 @@ TRANSFER_EVENT_STATUS = {
 }
 # A part in one of these states no longer holds stock at its node.
 RELEASES_STOCK = {"rejected", "cancelled", "closed_incomplete"}
+FOLLOW_UP, FOREIGN = "follow-up", "foreign"
 ORDER_DONE = {"shipped", "rejected", "cancelled", "closed_incomplete", "not-delivered"}
 
 
@@ -64,21 +65,23 @@ def refresh_order_status(s: Session, order_id: str) -> None:
     s.add(order)
 
 
-def _apply_order(s: Session, node_id: str, event: dict) -> bool:
+def _apply_order(s: Session, node_id: str, event: dict) -> str | None:
     part = s.get(Fulfilment, event.get("subject") or "")
     if part is None or part.node_id != node_id:
-        return False  # an order the router did not send (another channel): its stock moves show anyway
+        # An order the router did not send (another channel): its reservation is not in the feed's
+        # stock moves, so the node's snapshot must be read again.
+        return FOREIGN if event["type"] in ("order.allocated", "order.cancelled", "order.closed_incomplete") else None
     status = ORDER_EVENT_STATUS.get(event["type"])
     if event["type"] == "order.received":
         part.received_seq = event["seq"]
         _seq_holds(s, node_id, part.fulfilment_id, event["seq"])
     version = event.get("order_version") or 0
-    follow_up = False
+    follow_up = None
     if status is not None and version > part.node_version:
         part.status, part.node_version = status, version
         if status in RELEASES_STOCK:
             _release_holds(s, node_id, part.fulfilment_id)
-            follow_up = status == "rejected"
+            follow_up = FOLLOW_UP if status == "rejected" else None
             if status == "rejected":
                 part.rejection = event.get("data") or {}
     s.add(part)
@@ -87,10 +90,10 @@ def _apply_order(s: Session, node_id: str, event: dict) -> bool:
     return follow_up
 
 
-def _apply_transfer(s: Session, node_id: str, event: dict) -> bool:
+def _apply_transfer(s: Session, node_id: str, event: dict) -> str | None:
     t = s.get(Transfer, event.get("subject") or "")
     if t is None:
-        return False
+        return FOREIGN if event["type"] in ("transfer.allocated", "transfer.cancelled") else None
     data = event.get("data") or {}
     if node_id == t.source:
         status = TRANSFER_EVENT_STATUS.get(event["type"])
@@ -104,14 +107,14 @@ def _apply_transfer(s: Session, node_id: str, event: dict) -> bool:
                 _later(status, t.status):
             t.status = status
         s.add(t)
-        return event["type"] == "transfer.shipped"
-    return False
+        return FOLLOW_UP if event["type"] == "transfer.shipped" else None
+    return None
 
 
-def _apply_inbound(s: Session, node_id: str, event: dict) -> bool:
+def _apply_inbound(s: Session, node_id: str, event: dict) -> str | None:
     t = s.get(Transfer, event.get("subject") or "")
     if t is None or node_id != t.destination:
-        return False
+        return None
     data = event.get("data") or {}
     if event["type"] == "inbound.received":
         got = dict(t.received or {})
@@ -124,7 +127,7 @@ def _apply_inbound(s: Session, node_id: str, event: dict) -> bool:
     elif event["type"] == "inbound.arrived" and t.status == "announced":
         t.status = "receiving"
     s.add(t)
-    return False
+    return None
 
 
 TRANSFER_ORDER = ["requested", "received", "allocated", "picking", "picked", "packed", "shipped"]
@@ -141,11 +144,12 @@ def _later(new: str, old: str) -> bool:
 HANDLERS = {"order": _apply_order, "transfer": _apply_transfer, "inbound": _apply_inbound}
 
 
-def apply(s: Session, node_id: str, event: dict) -> bool:
-    """Apply one order/transfer/inbound event; True when follow-up work is due (a rejection to
-    route again, a shipped transfer to announce)."""
+def apply(s: Session, node_id: str, event: dict) -> str | None:
+    """Apply one order/transfer/inbound event. Returns FOLLOW_UP when the maintenance worker has work
+    (a rejection to route again, a shipped transfer to announce), FOREIGN when stock was reserved or
+    released by an order the router did not send (the snapshot is due), else None."""
     handler = HANDLERS.get(event["type"].split(".", 1)[0])
-    return handler(s, node_id, event) if handler else False
+    return handler(s, node_id, event) if handler else None
 
 
 def apply_order_read(s: Session, fulfilment_id: str, doc: dict | None) -> None:

@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from app.network.client import NoAnswer, NodeRefused, NotDelivered
+from app.network.client import NodeError, NoAnswer, NodeRefused, NotDelivered
 from app.network.routing import OrderRequest, route
 from app.network.runtime import RouterContext
 from app.network.runtime import iso as _iso
-from app.network.services import fulfilment_events, nodes
+from app.network.services import fulfilment_events, nodes, replica
 from app.network.tables import CustomerOrder, Fulfilment, Hold, RoutingDecisionRecord
 
 log = logging.getLogger("wes.network.orders")
@@ -185,11 +185,21 @@ def route_order(ctx: RouterContext, order_id: str, exclude: frozenset[str] = fro
         refused = [node for node, outcome in (send_part(ctx, fid) for fid in new_ids)
                    if outcome in ("rejected", "not-delivered")]
         if not refused:
-            _plan_and_hold(ctx, order_id, frozenset(exclude))  # marks the order routed
+            _mark_routed(ctx, order_id)
             break
         exclude |= set(refused)
     with ctx.store.read() as s:
         return s.get(CustomerOrder, order_id).status
+
+
+def _mark_routed(ctx: RouterContext, order_id: str) -> None:
+    with ctx.store.write() as s:
+        order = s.get(CustomerOrder, order_id)
+        if order.status == "routing":
+            order.status, order.updated_at = "routed", ctx.clock()
+            s.add(order)
+            s.flush()
+            fulfilment_events.refresh_order_status(s, order_id)
 
 
 def _node_body(order: CustomerOrder, part: Fulfilment) -> dict:
@@ -224,7 +234,13 @@ def send_part(ctx: RouterContext, fid: str) -> tuple[str, str]:
                                                         "detail": str(exc)[:300]})
         return node_id, "rejected"
     _settle(ctx, fid, doc["status"], doc.get("version", 1), rejection=doc.get("rejection"))
-    return node_id, "rejected" if doc["status"] == "rejected" else "accepted"
+    if doc["status"] != "rejected":
+        return node_id, "accepted"
+    try:  # the replica was wrong about this node's stock: read its snapshot again
+        replica.refresh_snapshot(ctx, node_id)
+    except NodeError as exc:
+        log.warning("snapshot of %s after a refusal: %s", node_id, exc)
+    return node_id, "rejected"
 
 
 def _settle(ctx: RouterContext, fid: str, status: str, version: int | None, rejection: dict | None = None) -> None:

@@ -46,7 +46,7 @@ def _apply_inventory(session: Session, node_id: str, seq: int, data: dict) -> bo
 def apply_events(ctx: RouterContext, node_id: str, stream_id: str, events: list[dict],
                  next_cursor: str | None) -> dict:
     """Apply a feed page; each event once. Returns {applied, skipped, stock_up, transfers_shipped}."""
-    out = {"applied": 0, "skipped": 0, "stock_up": False, "follow_up": False}
+    out = {"applied": 0, "skipped": 0, "stock_up": False, "follow_up": False, "foreign": False}
     with ctx.store.write() as s:
         node = nodes.get_node(s, node_id)
         seen = set()
@@ -56,6 +56,7 @@ def apply_events(ctx: RouterContext, node_id: str, stream_id: str, events: list[
                               .where(AppliedEvent.stream_id == stream_id).where(AppliedEvent.event_id.in_(ids))))
         now = ctx.clock()
         for e in events:
+            node.applied_seq = max(node.applied_seq, e["seq"])   # the replica is through this seq
             if e["id"] in seen:
                 out["skipped"] += 1
                 continue
@@ -69,9 +70,10 @@ def apply_events(ctx: RouterContext, node_id: str, stream_id: str, events: list[
                 if isinstance(data.get("accepting_orders"), bool):
                     node.accepting = data["accepting_orders"]
             else:
-                out["follow_up"] |= fulfilment_events.apply(s, node_id, e)
+                flag = fulfilment_events.apply(s, node_id, e)
+                out["follow_up"] |= flag == fulfilment_events.FOLLOW_UP
+                out["foreign"] |= flag == fulfilment_events.FOREIGN
             out["applied"] += 1
-            node.applied_seq = max(node.applied_seq, e["seq"])
         if next_cursor is not None:
             node.cursor = next_cursor
         node.stream_id = stream_id
@@ -105,8 +107,9 @@ def resync(ctx: RouterContext, node_id: str) -> None:
             for hold in s.exec(select(Hold).where(Hold.node_id == node_id).where(Hold.seq != None)):  # noqa: E711
                 hold.seq = 0
                 s.add(hold)
+        if new_stream:
+            node.applied_seq = 0
         node.stream_id, node.cursor = stream_id, None
-        node.applied_seq = 0
         node.resyncs += 1
         s.add(node)
     log.info("node %s resynced from its snapshot (%d SKUs, stream %s)", node_id, len(items), stream_id)
@@ -114,7 +117,8 @@ def resync(ctx: RouterContext, node_id: str) -> None:
 
 
 def refresh_snapshot(ctx: RouterContext, node_id: str) -> None:
-    """Re-read the snapshot without moving the cursor (corrects drift: orders from other channels)."""
+    """Re-read the snapshot without moving the cursor: after orders from other channels (their
+    reservations are not stock moves), after a refusal for stock, and now and then against drift."""
     with ctx.store.read() as s:
         client = nodes.client_for(ctx, nodes.get_node(s, node_id))
     stream_id, items = client.inventory()
@@ -172,6 +176,8 @@ def sync_step(ctx: RouterContext, node_id: str, wait: float = 0) -> dict:
         return {"applied": 0, "skipped": 0, "resynced": True, "has_more": True}
     out = apply_events(ctx, node_id, page["stream_id"], page["events"], page.get("next_cursor"))
     out["has_more"] = bool(page.get("has_more"))
+    if out["foreign"] and not out["has_more"]:
+        refresh_snapshot(ctx, node_id)
     return out
 
 
