@@ -108,3 +108,32 @@ def test_a_plan_keeps_the_forecast_accuracy_of_the_history_it_came_from(net):
     classes = {row["sku_class"]: row for row in plan["accuracy"]}
     assert set(classes) == {"fast", "slow"}
     assert all("seasonal-naive" in row["verdict"] for row in classes.values())
+
+
+@pytest.fixture
+def board(net):
+    from app.network.planning_web import register_planning
+    from app.network.web import create_router_app
+
+    return register_planning(create_router_app(net.ctx)).test_client()
+
+
+def test_the_dashboard_shows_a_proposed_plan_and_a_supervisor_approves_it(net, board):
+    plan = planning.propose_plan(net.ctx, _history(2, 4), POLICY)
+    page = board.get("/planning").get_data(as_text=True)
+    assert plan["plan_id"] in page and "N1 → N2 28" in page and "Approve" in page
+    answer = board.post(f"/planning/plans/{plan['plan_id']}/approve")
+    assert answer.status_code == 200 and f"plan {plan['plan_id']} issued" in answer.get_data(as_text=True)
+    assert len(net.fakes["N1"].transfers) == 1
+    again = board.post(f"/planning/plans/{plan['plan_id']}/approve")
+    assert again.status_code == 409 and "cannot become approved" in again.get_data(as_text=True)
+    assert len(net.fakes["N1"].transfers) == 1
+
+
+def test_the_dashboard_turns_automatic_issue_on_and_refuses_unknown_input(net, board):
+    assert "Automatic issue is off" in board.get("/planning/panel").get_data(as_text=True)
+    assert board.post("/planning/auto", data={"auto": "on"}).status_code == 200
+    assert planning.auto_issue_enabled(net.ctx)
+    assert board.post("/planning/auto", data={"auto": "maybe"}).status_code == 422
+    assert board.post("/planning/plans/RB-x/explode").status_code == 404
+    assert board.post("/planning/plans/RB-x/approve").status_code == 404
