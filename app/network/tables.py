@@ -148,3 +148,8 @@ class Transfer(RouterModel, table=True):
     last_error: Optional[str] = Field(default=None, max_length=500)
     created_at: datetime
     updated_at: datetime
+
+
+# Issue 17's rebalancing plans live on this registry too (created by migration r0002); importing
+# them here puts them in `metadata` wherever the router's tables are loaded (Alembic, schema tests).
+import app.network.planning_tables  # noqa: E402,F401
