@@ -17,8 +17,8 @@ POLICY = RebalancePolicy(target_cover_days=7, min_transfer_units=1)
 
 
 @pytest.fixture
-def net(sqlite_router_db):
-    network = Network(sqlite_router_db, {"N1": {"A": 100, "B": 50}, "N2": {"A": 0, "B": 50}})
+def net(router_db):
+    network = Network(router_db, {"N1": {"A": 100, "B": 50}, "N2": {"A": 0, "B": 50}})
     yield network
     network.close()
 
