@@ -137,3 +137,18 @@ def test_the_dashboard_turns_automatic_issue_on_and_refuses_unknown_input(net, b
     assert board.post("/planning/auto", data={"auto": "maybe"}).status_code == 422
     assert board.post("/planning/plans/RB-x/explode").status_code == 404
     assert board.post("/planning/plans/RB-x/approve").status_code == 404
+
+
+def test_a_transfer_order_the_source_took_in_is_not_stock_received_at_the_destination(net):
+    """A real node answers a new transfer order with its intake status `received`; the plan is
+    received only when the destination has received every unit."""
+    from app.network.tables import Transfer
+
+    plan = planning.approve_plan(net.ctx, planning.propose_plan(net.ctx, _history(2, 4), POLICY,
+                                                                backtest=False)["plan_id"])
+    with net.ctx.store.write() as s:
+        row = s.get(Transfer, plan["transfers"][0]["transfer_id"])
+        row.status = "received"
+        s.add(row)
+    assert planning.follow_issued_plans(net.ctx) == 0
+    assert planning.get_plan(net.ctx, plan["plan_id"])["status"] == "issued"

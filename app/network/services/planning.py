@@ -188,14 +188,23 @@ def reject_plan(ctx: RouterContext, plan_id: str) -> dict:
 def refresh_plan(ctx: RouterContext, plan_id: str) -> dict:
     """An issued plan becomes received once every one of its transfers is received."""
     doc = get_plan(ctx, plan_id)
-    if doc["status"] == "issued" and doc["transfers"] and all(
-            t.get("status") == "received" for t in doc["transfers"]):
+    if doc["status"] == "issued" and doc["transfers"] and all(map(_arrived, doc["transfers"])):
         with ctx.store.write() as s:
             plan = _get(s, plan_id)
             _move(plan, "received", ctx.clock())
             s.add(plan)
         doc = get_plan(ctx, plan_id)
     return doc
+
+
+def _arrived(transfer: dict) -> bool:
+    """Every unit of the transfer was received at the destination. (The source node's own word
+    `received` means it took the transfer order in, not that the stock arrived.)"""
+    sent: dict[str, int] = defaultdict(int)
+    for line in transfer["lines"]:
+        sent[line["sku"]] += line["qty"]
+    got = transfer.get("received") or {}
+    return all(got.get(sku, 0) >= qty for sku, qty in sent.items())
 
 
 def _get(session, plan_id: str) -> RebalancePlanRecord:
@@ -216,7 +225,7 @@ def get_plan(ctx: RouterContext, plan_id: str) -> dict:
             except transfers.UnknownTransfer:
                 t["status"] = "not issued"
                 continue
-            t["status"], t["received"] = live["status"], live["received"]
+            t["status"], t["received"] = live["status"], live["received"] or {}
     return doc
 
 
