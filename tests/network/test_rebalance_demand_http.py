@@ -3,6 +3,7 @@ paged by cursor) through its real client; a small WSGI stand-in on a free loopba
 a node would. A node that cannot answer is left out of the plan, never guessed."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 from urllib.parse import parse_qs
 
@@ -14,12 +15,21 @@ from app.network.config import NetworkSettings
 from app.network.services import nodes, planning
 
 TOKEN = "demand-node-token"
+TODAY = dt.datetime.now(dt.timezone.utc).date()
+
+
+def _day(back: int) -> str:
+    return (TODAY - dt.timedelta(days=back)).isoformat()
+
+
+# Three days up to today (today not over yet), two SKUs on two cursor pages.
 PAGES = {
-    None: {"items": [{"sku": "A", "days": [{"date": "2026-11-02", "ordered": 5, "shipped": 4, "refused": 1}]}],
-           "next_cursor": "p2"},
-    "p2": {"items": [{"sku": "B", "days": [{"date": "2026-11-01", "ordered": 2, "shipped": 2, "refused": 0},
-                                           {"date": "2026-11-03", "ordered": 7, "shipped": 0, "refused": 7}]}],
-           "next_cursor": None},
+    None: {"items": [{"sku": "A", "days": [{"date": _day(1), "ordered": 5, "shipped": 4, "refused": 1},
+                                           {"date": _day(0), "ordered": 9, "shipped": 0, "refused": 0}]}],
+           "next_cursor": "A"},
+    "A": {"items": [{"sku": "B", "days": [{"date": _day(3), "ordered": 2, "shipped": 2, "refused": 0},
+                                          {"date": _day(2), "ordered": 7, "shipped": 0, "refused": 7}]}],
+          "next_cursor": None},
 }
 
 
@@ -28,8 +38,9 @@ def demand_node(environ, start_response):
     if environ.get("HTTP_AUTHORIZATION") != f"Bearer {TOKEN}" or environ["PATH_INFO"] != "/api/v1/demand":
         start_response("404 Not Found", [("Content-Type", "application/problem+json")])
         return [json.dumps({"code": "not-found", "detail": environ["PATH_INFO"]}).encode()]
+    days = int(query["days"][0])
     page = PAGES[query.get("after", [None])[0]]
-    body = {"stream_id": "s-1", "days": int(query["days"][0]), "from": "2026-11-01", "to": "2026-11-03", **page}
+    body = {"stream_id": "s-1", "days": days, "from": _day(days - 1), "to": _day(0), **page}
     start_response("200 OK", [("Content-Type", "application/json")])
     return [json.dumps(body).encode()]
 
@@ -45,11 +56,12 @@ def router_with_nodes(sqlite_router_db):
         server.stop()
 
 
-def test_reads_every_page_of_a_nodes_demand_into_daily_series(router_with_nodes):
+def test_reads_every_page_of_a_nodes_demand_into_full_days(router_with_nodes):
     ctx, server = router_with_nodes
     nodes.register_node(ctx, "N1", {"base_url": server.url, "token": TOKEN, "lat": 48.8, "lon": 2.3, "region": "c"})
     history = planning.fetch_demand_history(ctx, days=3)
-    assert history == {("N1", "A"): [0, 5, 0], ("N1", "B"): [2, 0, 7]}
+    # the last three full days: today's 9 units of A are left out until the day is over
+    assert history == {("N1", "A"): [0, 0, 5], ("N1", "B"): [2, 7, 0]}
 
 
 def test_a_node_that_does_not_serve_demand_is_left_out(router_with_nodes):

@@ -61,7 +61,7 @@ def _move(plan: RebalancePlanRecord, to: str, now) -> None:
 # -- demand history from the nodes (contract v1.1: GET /api/v1/demand) ---------------------------
 
 def fetch_demand_history(ctx: RouterContext, days: int = HISTORY_DAYS) -> dict[tuple[str, str], list[int]]:
-    """(node, sku) -> units ordered per day, oldest first, over the last ``days`` full days.
+    """(node, sku) -> units ordered per day, oldest first, over the last ``days`` full days (UTC).
     A node that cannot be read is left out of this plan (logged), never guessed."""
     with ctx.store.read() as s:
         known = [(n.node_id, nodes.client_for(ctx, n)) for n in s.exec(select(NetworkNode))]
@@ -71,7 +71,7 @@ def fetch_demand_history(ctx: RouterContext, days: int = HISTORY_DAYS) -> dict[t
             items, first, last = [], None, None
             after = None
             while True:
-                params = {"days": days, "limit": DEMAND_PAGE}
+                params = {"days": days + 1, "limit": DEMAND_PAGE}
                 if after:
                     params["after"] = after
                 doc = client.request("GET", "/demand", params=params).json()
@@ -83,6 +83,12 @@ def fetch_demand_history(ctx: RouterContext, days: int = HISTORY_DAYS) -> dict[t
                     break
         except (NodeError, KeyError, ValueError) as exc:
             log.warning("demand history of %s not read: %s", node_id, exc)
+            continue
+        # The node's window ends today, which is not over: a part-day would read as a slump.
+        today = ctx.clock().date()
+        if last >= today:
+            last = today - dt.timedelta(days=1)
+        if last < first:
             continue
         for sku, series in daily_series_from_demand(items, first, last).items():
             history[(node_id, sku)] = series
