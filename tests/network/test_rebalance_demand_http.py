@@ -71,3 +71,23 @@ def test_a_node_that_does_not_serve_demand_is_left_out(router_with_nodes):
                                      "region": "c"})
     history = planning.fetch_demand_history(ctx, days=3)
     assert {node for node, _ in history} == {"N1"}
+
+
+def test_the_planning_worker_plans_on_its_own_and_issues_in_automatic_mode(router_with_nodes):
+    from app.network.planning_worker import PlanningWorker
+    from tests.helpers import wait_until
+
+    ctx, server = router_with_nodes
+    nodes.register_node(ctx, "N1", {"base_url": server.url, "token": TOKEN, "lat": 48.8, "lon": 2.3, "region": "c"})
+    planning.set_auto_issue(ctx, True)
+    worker = PlanningWorker(ctx, plan_every_s=0.2, follow_every_s=0.05).start()
+    try:
+        assert wait_until(lambda: worker.rounds >= 2, timeout=20)
+    finally:
+        worker.stop()
+    assert not worker.thread.is_alive()
+    plans = planning.list_plans(ctx)
+    assert len(plans) >= 2
+    # one node: nothing to move; each plan went through automatic issue and is done at once
+    assert all(p["transfers"] == [] for p in plans)
+    assert all(p["status"] == "received" and p["issued_automatically"] for p in plans)

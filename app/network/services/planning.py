@@ -192,9 +192,10 @@ def reject_plan(ctx: RouterContext, plan_id: str) -> dict:
 
 
 def refresh_plan(ctx: RouterContext, plan_id: str) -> dict:
-    """An issued plan becomes received once every one of its transfers is received."""
+    """An issued plan becomes received once every one of its transfers is received (at once for a
+    plan with nothing to move)."""
     doc = get_plan(ctx, plan_id)
-    if doc["status"] == "issued" and doc["transfers"] and all(map(_arrived, doc["transfers"])):
+    if doc["status"] == "issued" and all(map(_arrived, doc["transfers"])):
         with ctx.store.write() as s:
             plan = _get(s, plan_id)
             _move(plan, "received", ctx.clock())
