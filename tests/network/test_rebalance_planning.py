@@ -152,3 +152,22 @@ def test_a_transfer_order_the_source_took_in_is_not_stock_received_at_the_destin
         s.add(row)
     assert planning.follow_issued_plans(net.ctx) == 0
     assert planning.get_plan(net.ctx, plan["plan_id"])["status"] == "issued"
+
+
+def test_a_second_plan_counts_the_units_already_on_their_way(net):
+    first = planning.approve_plan(net.ctx, planning.propose_plan(net.ctx, _history(2, 4), POLICY,
+                                                                 backtest=False)["plan_id"])
+    assert first["transfers"][0]["lines"][0]["qty"] == 28
+    second = planning.propose_plan(net.ctx, _history(2, 4), POLICY, backtest=False)
+    assert second["transfers"] == []
+    cover = {(c["node_id"], c["sku"]): c["available"] for c in second["cover"]}
+    assert cover[("N2", "A")] == 28                       # on its way, counted at N2
+    # Once it is refused it counts no more: the need is planned again.
+    net.fakes["N1"].transfers.clear()
+    from app.network.tables import Transfer
+    with net.ctx.store.write() as s:
+        row = s.get(Transfer, first["transfers"][0]["transfer_id"])
+        row.status = "refused"
+        s.add(row)
+    third = planning.propose_plan(net.ctx, _history(2, 4), POLICY, backtest=False)
+    assert [t["destination"] for t in third["transfers"]] == ["N2"]

@@ -24,7 +24,7 @@ from app.network.planning_tables import PlanningSetting, RebalancePlanRecord
 from app.network.rebalance import NodeStock, RebalancePolicy, days_of_cover, plan_rebalance
 from app.network.runtime import RouterContext, iso
 from app.network.services import nodes, transfers
-from app.network.tables import NetworkNode
+from app.network.tables import NetworkNode, Transfer
 
 log = logging.getLogger("wes.network.planning")
 
@@ -38,6 +38,8 @@ PLAN_TRANSITIONS: Mapping[str, frozenset[str]] = {
     "superseded": frozenset(),
 }
 AUTO_KEY = "auto_issue"
+# Transfers that will never arrive (the source refused or cancelled them).
+TRANSFER_FAILED = ("rejected", "refused", "cancelled", "closed_incomplete")
 HISTORY_DAYS = 56
 DEMAND_PAGE = 500
 # The plan keeps a backtest of the history it was made from when there is enough of it.
@@ -119,8 +121,11 @@ def propose_plan(ctx: RouterContext, history: Mapping[tuple[str, str], Sequence[
     skus = sorted({sku for _, sku in history})
     with ctx.store.read() as s:
         available = nodes.available_stock(s, node_ids, skus)
+        inbound = _inbound_in_flight(s)
+    # A node's position counts what is already on its way to it (the source's side is held by
+    # the router's transfer service), so a second plan does not send the same units again.
     stock = [NodeStock(nid, sites[nid].lat, sites[nid].lon,
-                       {sku: max(0, available[nid].get(sku, 0)) for sku in skus},
+                       {sku: max(0, available[nid].get(sku, 0)) + inbound.get((nid, sku), 0) for sku in skus},
                        {sku: forecasts[(nid, sku)].daily_rate for sku in skus if (nid, sku) in forecasts})
              for nid in node_ids]
     plan = plan_rebalance(stock, policy)
@@ -153,6 +158,18 @@ def propose_plan(ctx: RouterContext, history: Mapping[tuple[str, str], Sequence[
     if auto_issue_enabled(ctx):
         return approve_plan(ctx, plan_id, automatically=True)
     return get_plan(ctx, plan_id)
+
+
+def _inbound_in_flight(session) -> dict[tuple[str, str], int]:
+    """(destination, sku) -> units of live transfers not yet received there."""
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    for t in session.exec(select(Transfer).where(Transfer.status.not_in(TRANSFER_FAILED))):
+        got = dict(t.received or {})
+        for line in t.lines:
+            counted = min(line["qty"], got.get(line["sku"], 0))
+            got[line["sku"]] = got.get(line["sku"], 0) - counted
+            out[(t.destination, line["sku"])] += line["qty"] - counted
+    return out
 
 
 def _finite(value: float) -> float | None:
