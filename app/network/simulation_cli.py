@@ -1,9 +1,19 @@
 """`wes network simulate`: the seeded network simulation, its tables and optional plot."""
 from __future__ import annotations
 
+import importlib.util
 import time
 
 import click
+
+FORECAST_LIBRARIES = ("statsforecast", "scipy", "matplotlib")
+
+
+def _require_forecast_extra() -> None:
+    missing = [name for name in FORECAST_LIBRARIES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise click.ClickException(
+            f"{', '.join(missing)} not installed: the router's planning needs pip install 'node-wes[forecast]'")
 
 
 @click.command("simulate")
@@ -17,6 +27,7 @@ import click
 def simulate_command(days, nodes, seed, skus, orders_per_day, plot_path):
     """Compare one central warehouse, closest-node routing, and closest-node routing with
     forecast-driven rebalancing on the same seeded demand (promotion, one node down for a day)."""
+    _require_forecast_extra()
     from app.network.simulation import SimulationConfig, simulate
     from app.network.simulation_report import plot, report
 
@@ -39,6 +50,7 @@ def simulate_command(days, nodes, seed, skus, orders_per_day, plot_path):
 def backtest_command(series, days, seed):
     """Rolling-origin backtest of the forecaster on generated demand of known pattern (fast, slow,
     intermittent): MASE against seasonal-naive per class, and the fit cost."""
+    _require_forecast_extra()
     import numpy as np
 
     from app.network.backtest import run_backtest

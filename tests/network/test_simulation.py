@@ -106,3 +106,14 @@ def test_wes_network_simulate_prints_the_table_and_writes_the_plot(tmp_path):
     assert result.exit_code == 0, result.output
     assert "closest node + forecast rebalancing" in result.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_without_the_forecast_extra_the_command_says_what_to_install(monkeypatch):
+    import importlib.util
+
+    from app.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "statsforecast" else real(name, *a))
+    result = CliRunner().invoke(main, ["network", "simulate", "--days", "2"])
+    assert result.exit_code != 0 and "pip install 'node-wes[forecast]'" in result.output
