@@ -89,10 +89,12 @@ DEMO_SITES = [("N1", 48.86, 2.35, "centre"), ("N2", 48.90, 2.60, "east"), ("N3",
 @click.option("--floor-workers", default=2, show_default=True, help="Simulated floor workers per node.")
 @click.option("--workdir", default=None, type=click.Path(file_okay=False), help="Where the databases go.")
 @click.option("--seconds", default=None, type=float, help="Stop after this many seconds.")
-def demo_command(node_count, port, order_rate, floor_workers, workdir, seconds):
+@click.option("--restart-after", "restart_after_s", default=20.0, show_default=True,
+              help="A node that stopped (kill <pid>) is started again after this many seconds (0: never).")
+def demo_command(node_count, port, order_rate, floor_workers, workdir, seconds, restart_after_s):
     """A router and N demo nodes (each with its front) on localhost, a stream of customer orders and
-    simulated floor workers: orders flow to shipped and the map moves. Stop a node (its pid is
-    printed) and it is routed around, then caught up when you start it again."""
+    simulated floor workers: orders flow to shipped and the map moves. Stop a node (kill its
+    printed pid): it is routed around, started again after --restart-after seconds and caught up."""
     import requests
 
     from app.network.bootstrap import build_router
@@ -135,9 +137,11 @@ def demo_command(node_count, port, order_rate, floor_workers, workdir, seconds):
                                   name="wes-network-demo-orders", daemon=True)
         feeder.start()
         deadline = None if seconds is None else time.monotonic() + seconds
+        stopped_at: dict[str, float] = {}
         try:
             while deadline is None or time.monotonic() < deadline:
                 time.sleep(0.5)
+                _restart_stopped(procs, stopped_at, restart_after_s)
         except KeyboardInterrupt:
             pass
         stop.set()
@@ -147,6 +151,24 @@ def demo_command(node_count, port, order_rate, floor_workers, workdir, seconds):
             p.stop()
         server.stop()
         router.close()
+
+
+def _restart_stopped(procs, stopped_at: dict, restart_after_s: float) -> None:
+    """A node that exited is reported, and started again (same database, same ports) after a while:
+    meanwhile the router routes around it; once back, its feed is caught up."""
+    for p in procs:
+        if p.proc is not None and p.proc.poll() is None:
+            continue
+        node_id = p.spec.node_id
+        if node_id not in stopped_at:
+            stopped_at[node_id] = time.monotonic()
+            click.echo(f"node {node_id} stopped; the router routes around it"
+                       + (f"; starting it again in {restart_after_s:.0f} s" if restart_after_s > 0 else ""))
+        elif restart_after_s > 0 and time.monotonic() - stopped_at[node_id] >= restart_after_s:
+            p.stop()
+            p.start(wait_s=120)
+            del stopped_at[node_id]
+            click.echo(f"node {node_id} is back (pid {p.proc.pid}); the router catches its feed up")
 
 
 def _extra_stock(k: int, n: int) -> tuple[tuple[str, str, int], ...]:

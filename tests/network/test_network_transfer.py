@@ -54,9 +54,13 @@ def _node_get(p: NodeProcess, path: str) -> requests.Response:
     return requests.get(f"{p.base_url}/api/v1{path}", headers={"Authorization": f"Bearer {p.spec.token}"}, timeout=5)
 
 
+def _item(p: NodeProcess, sku: str) -> dict:
+    page = _node_get(p, "/inventory?limit=1000").json()   # the demo's 300 SKUs: one page
+    return next(i for i in page["items"] if i["sku"] == sku)
+
+
 def _on_hand(p: NodeProcess, sku: str) -> int:
-    page = _node_get(p, f"/inventory?after={sku[:-1]}&limit=5").json()
-    return next(i["on_hand"] for i in page["items"] if i["sku"] == sku)
+    return _item(p, sku)["on_hand"]
 
 
 def _router(server, method: str, path: str, **kw) -> requests.Response:
@@ -102,8 +106,7 @@ def test_a_transfer_is_shipped_at_n1_announced_and_received_at_n2_with_the_stock
     def replica_matches_the_nodes() -> bool:
         with ctx.store.read() as s:
             replica = {n: nodes.available_stock(s, [n], [SKU])[n].get(SKU, 0) for n in procs}
-        return replica == {n: next(i["available"] for i in _node_get(p, f"/inventory?after={SKU[:-1]}&limit=5")
-                                   .json()["items"] if i["sku"] == SKU) for n, p in procs.items()}
+        return replica == {n: _item(p, SKU)["available"] for n, p in procs.items()}
     assert wait_until(replica_matches_the_nodes, timeout=10, interval=0.3)
 
 
