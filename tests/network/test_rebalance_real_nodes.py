@@ -59,7 +59,7 @@ def _node_get(p: NodeProcess, path: str) -> requests.Response:
 
 
 def _item(p: NodeProcess, sku: str) -> dict:
-    page = _node_get(p, f"/inventory?after={sku[:-1]}&limit=5").json()
+    page = _node_get(p, "/inventory?limit=1000").json()   # the demo's SKUs in one page (cursors are opaque)
     return next(i for i in page["items"] if i["sku"] == sku)
 
 
