@@ -20,8 +20,10 @@ log = logging.getLogger("wes.network.workers")
 class FeedFollower:
     """Follows one node: a status read when due, then a long poll on its feed, applied at once."""
 
-    def __init__(self, ctx: RouterContext, node_id: str, status_every_s: float = 2.0):
-        self.ctx, self.node_id, self.status_every_s = ctx, node_id, status_every_s
+    def __init__(self, ctx: RouterContext, node_id: str, status_every_s: float | None = None):
+        # Heartbeats carry the same health; a status read now and then also proves the API answers.
+        self.ctx, self.node_id = ctx, node_id
+        self.status_every_s = status_every_s or max(2.0, ctx.settings.heartbeat_s)
         self._stop = threading.Event()
         self._next_status = 0.0
         self._next_snapshot = time.monotonic() + ctx.settings.snapshot_every_s
