@@ -76,6 +76,7 @@ class Maintenance:
 
     def __init__(self, ctx: RouterContext, every_s: float = 1.0):
         self.ctx, self.every_s = ctx, every_s
+        self._next_backorders = 0.0
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="wes-network-maintenance", daemon=True)
 
@@ -95,7 +96,10 @@ class Maintenance:
         orders.reroute_refused(self.ctx)
         transfers.retry_unconfirmed(self.ctx)
         transfers.announce_shipped(self.ctx)
-        orders.retry_backorders(self.ctx)
+        now = time.monotonic()
+        if now >= self._next_backorders:   # stock arrives often; the queue is looked at once a second
+            orders.retry_backorders(self.ctx)
+            self._next_backorders = now + self.every_s
 
     def _run(self) -> None:
         while not self._stop.is_set():
