@@ -47,7 +47,10 @@ def serve_fakes(nodes: int, conn, event_rate: float) -> None:
     rng = random.Random(nodes)
     fakes = {f"S{i:02d}": FakeNode(f"S{i:02d}", {sku: rng.randint(0, 400) for sku in rng.sample(SKUS, 300)})
              for i in range(1, nodes + 1)}
-    server = RouterServer(fake_network_app(fakes, TOKEN), "127.0.0.1", 0, nodes * 2 + 16)
+    # One server plays every node: it needs a connection per node for each router thread that talks
+    # to nodes (waitress's default limit of 100 would make requests queue for a free slot).
+    server = RouterServer(fake_network_app(fakes, TOKEN), "127.0.0.1", 0, nodes * 2 + 16,
+                          connection_limit=nodes * 12 + 100)
     conn.send(server.url)
     stop = threading.Event()
     churn_from: dict[str, int] = {}
@@ -94,7 +97,7 @@ def run_scenario(nodes: int, seconds: float, clients: int, event_rate: float, db
     fake_proc.start()
     fake_url = parent.recv()
     settings = NetworkSettings.load(env={}, db=db or str(workdir / f"router-{nodes}.db"), token=TOKEN,
-                                    heartbeat_s=2.0, poll_wait_s=2.0, threads=clients + 8)
+                                    heartbeat_s=2.0, poll_wait_s=10.0, threads=clients + 8)
     router = build_router(settings, start_workers=False)
     ctx = router.ctx
     from app.network.services import nodes as node_service

@@ -21,9 +21,10 @@ class FeedFollower:
     """Follows one node: a status read when due, then a long poll on its feed, applied at once."""
 
     def __init__(self, ctx: RouterContext, node_id: str, status_every_s: float | None = None):
-        # Heartbeats carry the same health; a status read now and then also proves the API answers.
+        # Heartbeats carry the same health every interval; a status read now and then proves the API
+        # answers (and reads capacity from nodes that do not send it in heartbeats).
         self.ctx, self.node_id = ctx, node_id
-        self.status_every_s = status_every_s or max(2.0, ctx.settings.heartbeat_s)
+        self.status_every_s = status_every_s or max(5.0, 5 * ctx.settings.heartbeat_s)
         self._stop = threading.Event()
         self._next_status = 0.0
         self._next_snapshot = time.monotonic() + ctx.settings.snapshot_every_s
@@ -52,8 +53,7 @@ class FeedFollower:
         if now >= self._next_snapshot:
             replica.refresh_snapshot(self.ctx, self.node_id)
             self._next_snapshot = now + self.ctx.settings.snapshot_every_s
-        wait = min(self.ctx.settings.poll_wait_s, self.status_every_s)
-        replica.sync_step(self.ctx, self.node_id, wait=wait)
+        replica.sync_step(self.ctx, self.node_id, wait=self.ctx.settings.poll_wait_s)
 
     def _run(self) -> None:
         backoff = 0.2

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from app.network.client import CursorExpired
@@ -60,14 +61,20 @@ def apply_events(ctx: RouterContext, node_id: str, stream_id: str, events: list[
             seen = set(s.exec(select(AppliedEvent.event_id).where(AppliedEvent.node_id == node_id)
                               .where(AppliedEvent.stream_id == stream_id).where(AppliedEvent.event_id.in_(ids))))
         now = ctx.clock()
+        skus = {(e.get("data") or {}).get("sku") for e in events if e["type"] == "inventory.adjusted"} - {None}
+        if skus:  # one query; _stock_row then finds them in the session
+            s.exec(select(ReplicaStock).where(ReplicaStock.node_id == node_id)
+                   .where(ReplicaStock.sku.in_(sorted(x for x in skus if isinstance(x, str))))).all()
+        applied_rows = []
         for e in events:
             node.applied_seq = max(node.applied_seq, e["seq"])   # the replica is through this seq
             if e["id"] in seen:
                 out["skipped"] += 1
                 continue
             seen.add(e["id"])
-            s.add(AppliedEvent(node_id=node_id, stream_id=stream_id, event_id=e["id"], seq=e["seq"],
-                               type=e["type"][:64], subject=(e.get("subject") or "")[:100] or None, applied_at=now))
+            applied_rows.append({"node_id": node_id, "stream_id": stream_id, "event_id": e["id"], "seq": e["seq"],
+                                 "type": e["type"][:64], "subject": (e.get("subject") or "")[:100] or None,
+                                 "applied_at": now})
             etype, data = e["type"], e.get("data") or {}
             if etype == "inventory.adjusted":
                 out["stock_up"] |= _apply_inventory(s, node_id, e["seq"], data)
@@ -79,6 +86,8 @@ def apply_events(ctx: RouterContext, node_id: str, stream_id: str, events: list[
                 out["follow_up"] |= flag == fulfilment_events.FOLLOW_UP
                 out["foreign"] |= flag == fulfilment_events.FOREIGN
             out["applied"] += 1
+        if applied_rows:
+            s.execute(insert(AppliedEvent), applied_rows)
         if next_cursor is not None:
             node.cursor = next_cursor
         node.stream_id = stream_id
