@@ -36,23 +36,73 @@ def _pct(values: list[float], p: float) -> float:
     return round(values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))], 3)
 
 
-def run_scenario(nodes: int, seconds: float, clients: int, event_rate: float, db: str | None,
-                 workdir: Path) -> dict:
+def serve_fakes(nodes: int, conn, event_rate: float) -> None:
+    """The simulated nodes in a process of their own (so they do not share the router's interpreter):
+    FakeNodes over one loopback HTTP server, stock events at `event_rate` per second, and, when told
+    to stop, the wall-clock time of every event sent back (for the replica's lag)."""
+    import json as _json
+
     from app.network.cli import RouterServer
-    from app.network.web import create_router_app
 
     rng = random.Random(nodes)
     fakes = {f"S{i:02d}": FakeNode(f"S{i:02d}", {sku: rng.randint(0, 400) for sku in rng.sample(SKUS, 300)})
              for i in range(1, nodes + 1)}
-    sites = {n: (48.0 + rng.uniform(0, 3), 1.0 + rng.uniform(0, 4), f"R{i % 5}") for i, n in enumerate(fakes)}
-    fake_server = RouterServer(fake_network_app(fakes, TOKEN), "127.0.0.1", 0, nodes + 24)
+    # One server plays every node: it needs a connection per node for each router thread that talks
+    # to nodes (waitress's default limit of 100 would make requests queue for a free slot).
+    server = RouterServer(fake_network_app(fakes, TOKEN), "127.0.0.1", 0, nodes * 2 + 16,
+                          connection_limit=nodes * 12 + 100)
+    conn.send(server.url)
+    stop = threading.Event()
+    churn_from: dict[str, int] = {}
+    offset = time.time() - time.monotonic()
+
+    def churn():
+        r = random.Random(99)
+        while not stop.is_set():
+            fake = fakes[r.choice(list(fakes))]
+            fake.adjust(r.choice(SKUS), r.randint(1, 5), reason="receive")
+            stop.wait(1 / event_rate)
+
+    t = None
+    while True:
+        msg = conn.recv()
+        if msg == "churn":
+            churn_from.update({n: f.head_seq for n, f in fakes.items()})
+            t = threading.Thread(target=churn, daemon=True)
+            t.start()
+        elif msg == "stop":
+            stop.set()
+            if t is not None:
+                t.join(5)
+            conn.send(_json.dumps({n: [(seq, f.emitted_at[seq - 1] + offset)
+                                       for seq in range(churn_from.get(n, 0) + 1, f.head_seq + 1)]
+                                   for n, f in fakes.items()}))
+            server.stop()
+            return
+
+
+def run_scenario(nodes: int, seconds: float, clients: int, event_rate: float, db: str | None,
+                 workdir: Path) -> dict:
+    import multiprocessing
+
+    from app.network.cli import RouterServer
+    from app.network.web import create_router_app
+
+    rng = random.Random(nodes + 1)
+    names = [f"S{i:02d}" for i in range(1, nodes + 1)]
+    sites = {n: (48.0 + rng.uniform(0, 3), 1.0 + rng.uniform(0, 4), f"R{i % 5}") for i, n in enumerate(names)}
+    mp = multiprocessing.get_context("spawn")
+    parent, child = mp.Pipe()
+    fake_proc = mp.Process(target=serve_fakes, args=(nodes, child, event_rate), name="wes-bench-fake-nodes")
+    fake_proc.start()
+    fake_url = parent.recv()
     settings = NetworkSettings.load(env={}, db=db or str(workdir / f"router-{nodes}.db"), token=TOKEN,
-                                    heartbeat_s=2.0, poll_wait_s=2.0, threads=clients + 8)
+                                    heartbeat_s=2.0, poll_wait_s=10.0, threads=clients + 8)
     router = build_router(settings, start_workers=False)
     ctx = router.ctx
     from app.network.services import nodes as node_service
     for n, (lat, lon, region) in sites.items():
-        node_service.register_node(ctx, n, {"base_url": f"{fake_server.url}/fake/{n}", "token": TOKEN,
+        node_service.register_node(ctx, n, {"base_url": f"{fake_url}/fake/{n}", "token": TOKEN,
                                             "lat": lat, "lon": lon, "region": region})
     server = RouterServer(create_router_app(ctx), "127.0.0.1", 0, settings.threads)
     stop = threading.Event()
@@ -60,22 +110,28 @@ def run_scenario(nodes: int, seconds: float, clients: int, event_rate: float, db
     def heartbeats():
         s = requests.Session()
         while not stop.is_set():
-            for n in fakes:
-                s.post(f"{server.url}/nodes/{n}/heartbeats", json={"status": "pass", "accepting_orders": True},
-                       headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+            for n in names:
+                try:
+                    s.post(f"{server.url}/nodes/{n}/heartbeats", json={"status": "pass", "accepting_orders": True},
+                           headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+                except requests.RequestException:
+                    late[0] += 1   # counted: a heartbeat the router did not answer in time
             stop.wait(1.0)
 
+    late = [0]
     hb = threading.Thread(target=heartbeats, name="bench-heartbeats", daemon=True)
     hb.start()
     from app.network.workers import Workers
     workers = Workers(ctx).start()
     # wait until every replica has its snapshot
-    deadline = time.monotonic() + 60
+    t_sync = time.monotonic()
+    deadline = t_sync + 300
     while time.monotonic() < deadline:
         with ctx.store.read() as s:
             if all(r.snapshot_seq is not None for r in s.exec(select(NetworkNode))):
                 break
         time.sleep(0.2)
+    first_sync_s = round(time.monotonic() - t_sync, 1)
 
     latencies: list[float] = []
     statuses: dict[str, int] = {}
@@ -101,46 +157,43 @@ def run_scenario(nodes: int, seconds: float, clients: int, event_rate: float, db
                 key = resp.json().get("status", str(resp.status_code)) if resp.status_code < 300 else str(resp.status_code)
                 statuses[key] = statuses.get(key, 0) + 1
 
-    lags: list[float] = []
-
-    def churn():
-        """Stock events at `event_rate` per second over random fakes (receipts and counts)."""
-        r = random.Random(99)
-        while not stop.is_set():
-            fake = fakes[r.choice(list(fakes))]
-            fake.adjust(r.choice(SKUS), r.randint(1, 5), reason="receive")
-            stop.wait(1 / event_rate)
+    observed: list[tuple[float, dict[str, int]]] = []   # (wall time, applied_seq per node)
 
     def monitor():
-        seen = {n: 0 for n in fakes}
         while not stop.is_set():
             with ctx.store.read() as s:
                 applied = {n.node_id: n.applied_seq for n in s.exec(select(NetworkNode))}
-            now = time.monotonic()
-            for n, fake in fakes.items():
-                upto = min(applied.get(n, 0), len(fake.emitted_at))
-                for seq in range(seen[n] + 1, upto + 1):
-                    if fake.emitted_at[seq - 1] >= started:
-                        lags.append((now - fake.emitted_at[seq - 1]) * 1000)
-                seen[n] = max(seen[n], upto)
+            observed.append((time.time(), applied))
             stop.wait(0.02)
 
     started = time.monotonic()
     threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(clients)]
-    threads += [threading.Thread(target=churn, daemon=True), threading.Thread(target=monitor, daemon=True)]
+    threads += [threading.Thread(target=monitor, daemon=True)]
+    parent.send("churn")
     for t in threads:
         t.start()
     time.sleep(seconds)
+    parent.send("stop")
+    emitted = json.loads(parent.recv())
+    time.sleep(2.0)          # let the replica apply what was sent last
     stop.set()
     for t in threads:
         t.join(35)
-    elapsed = time.monotonic() - started
+    fake_proc.join(10)
+    elapsed = time.monotonic() - started - 2.0
+    lags = []
+    for n, events in emitted.items():
+        k = 0
+        for seq, t_emit in events:
+            while k < len(observed) and observed[k][1].get(n, 0) < seq:
+                k += 1
+            if k < len(observed):
+                lags.append((observed[k][0] - t_emit) * 1000)
     with ctx.store.read() as s:
         took = [d for d in s.exec(select(RoutingDecisionRecord.took_ms))]
     workers.stop()
     hb.join(5)
     server.stop()
-    fake_server.stop()
     router.close()
     return {"nodes": nodes, "simulated_nodes": "FakeNode (in memory, over loopback HTTP)", "seconds": round(elapsed, 1),
             "clients": clients, "orders": len(latencies), "orders_per_s": round(len(latencies) / elapsed, 1),
@@ -148,7 +201,7 @@ def run_scenario(nodes: int, seconds: float, clients: int, event_rate: float, db
             "decision_ms_p50": _pct(took, 50), "decision_ms_p99": _pct(took, 99),
             "outcomes": statuses, "replica_events": len(lags), "replica_lag_ms_p50": _pct(lags, 50),
             "replica_lag_ms_p99": _pct(lags, 99), "replica_lag_ms_max": round(max(lags), 1) if lags else 0.0,
-            "event_rate_per_s": event_rate,
+            "event_rate_per_s": event_rate, "first_snapshots_s": first_sync_s, "heartbeats_late": late[0],
             "decision_ms_mean": round(statistics.fmean(took), 3) if took else 0.0}
 
 

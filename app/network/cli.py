@@ -19,10 +19,10 @@ import click
 class RouterServer:
     """The router's Flask app on waitress in a thread (for the demo and tests)."""
 
-    def __init__(self, app, host: str, port: int, threads: int):
+    def __init__(self, app, host: str, port: int, threads: int, **adjustments):
         from waitress.server import create_server
 
-        self.server = create_server(app, host=host, port=port, threads=threads)
+        self.server = create_server(app, host=host, port=port, threads=threads, **adjustments)
         self.port = self.server.effective_port
         self.url = f"http://{host}:{self.port}"
         self._stop = threading.Event()

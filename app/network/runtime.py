@@ -35,6 +35,7 @@ class RouterContext:
         self.client_factory = client_factory
         self.clock = clock
         self.wake = threading.Event()          # set when stock may have arrived or work is pending
+        self.heartbeats: dict[str, datetime] = {}   # node id -> last heartbeat received (services.nodes)
         self._clients: dict[str, tuple[str, str, NodeClient]] = {}
         self._lock = threading.Lock()
         self.started = time.monotonic()

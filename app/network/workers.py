@@ -20,8 +20,11 @@ log = logging.getLogger("wes.network.workers")
 class FeedFollower:
     """Follows one node: a status read when due, then a long poll on its feed, applied at once."""
 
-    def __init__(self, ctx: RouterContext, node_id: str, status_every_s: float = 2.0):
-        self.ctx, self.node_id, self.status_every_s = ctx, node_id, status_every_s
+    def __init__(self, ctx: RouterContext, node_id: str, status_every_s: float | None = None):
+        # Heartbeats carry the same health every interval; a status read now and then proves the API
+        # answers (and reads capacity from nodes that do not send it in heartbeats).
+        self.ctx, self.node_id = ctx, node_id
+        self.status_every_s = status_every_s or max(5.0, 5 * ctx.settings.heartbeat_s)
         self._stop = threading.Event()
         self._next_status = 0.0
         self._next_snapshot = time.monotonic() + ctx.settings.snapshot_every_s
@@ -50,8 +53,7 @@ class FeedFollower:
         if now >= self._next_snapshot:
             replica.refresh_snapshot(self.ctx, self.node_id)
             self._next_snapshot = now + self.ctx.settings.snapshot_every_s
-        wait = min(self.ctx.settings.poll_wait_s, self.status_every_s)
-        replica.sync_step(self.ctx, self.node_id, wait=wait)
+        replica.sync_step(self.ctx, self.node_id, wait=self.ctx.settings.poll_wait_s)
 
     def _run(self) -> None:
         backoff = 0.2
@@ -74,6 +76,7 @@ class Maintenance:
 
     def __init__(self, ctx: RouterContext, every_s: float = 1.0):
         self.ctx, self.every_s = ctx, every_s
+        self._next_backorders = 0.0
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="wes-network-maintenance", daemon=True)
 
@@ -93,7 +96,10 @@ class Maintenance:
         orders.reroute_refused(self.ctx)
         transfers.retry_unconfirmed(self.ctx)
         transfers.announce_shipped(self.ctx)
-        orders.retry_backorders(self.ctx)
+        now = time.monotonic()
+        if now >= self._next_backorders:   # stock arrives often; the queue is looked at once a second
+            orders.retry_backorders(self.ctx)
+            self._next_backorders = now + self.every_s
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -52,3 +52,26 @@ def test_the_network_demo_ships_orders_and_survives_a_killed_node(tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
+
+
+def test_wes_router_serves_its_api_and_dashboard_and_stops_on_sigterm(tmp_path):
+    import requests
+
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("WES_")}, "WES_NETWORK_TOKEN": "cli-token"}
+    log = tmp_path / "router.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "app.cli", "router", "--db", str(tmp_path / "r.db"),
+                                 "--port", "0"], stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        assert wait_until(lambda: b"Reference router on" in log.read_bytes(), timeout=30, interval=0.2)
+        url = log.read_text().split("Reference router on ", 1)[1].split(" ", 1)[0]
+        assert requests.get(url + "/nodes", headers={"Authorization": "Bearer cli-token"}, timeout=5).json() == \
+            {"nodes": []}
+        assert requests.get(url + "/nodes", timeout=5).status_code == 401
+        assert "network-map" in requests.get(url + "/", timeout=5).text
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)

@@ -33,7 +33,8 @@ NEAR_N1 = {"lat": 48.87, "lon": 2.36}
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
     work = tmp_path_factory.mktemp("network")
-    settings = NetworkSettings.load(env={}, db=str(work / "router.db"), token=TOKEN, heartbeat_s=HEARTBEAT_S)
+    settings = NetworkSettings.load(env={}, db=str(work / "router.db"), token=TOKEN, heartbeat_s=HEARTBEAT_S,
+                                    poll_wait_s=2.0)
     router = build_router(settings, start_workers=False)
     server = RouterServer(create_router_app(router.ctx), "127.0.0.1", 0, 8)
     procs = {s.node_id: NodeProcess(s, work, router_url=server.url, heartbeat_s=HEARTBEAT_S) for s in SPECS}

@@ -99,36 +99,69 @@ def _apply_health(node: NetworkNode, doc: dict) -> None:
 
 
 def record_heartbeat(ctx: RouterContext, node_id: str, token: str | None, body: dict) -> datetime:
-    """A node's heartbeat; the bearer must be the node's registered token. Returns the server time."""
-    with ctx.store.write() as s:
+    """A node's heartbeat; the bearer must be the node's registered token. Returns the server time.
+    Its time is kept in memory (ctx.heartbeats) at once; the database row is written only when
+    something the router keeps changed or the stored time is an interval old (a router with hundreds
+    of nodes would otherwise commit a transaction per heartbeat)."""
+    if not isinstance(body, dict):
+        raise RegistryError("body must be a JSON object")
+    now = ctx.clock()
+    with ctx.store.read() as s:
         node = get_node(s, node_id)
         if token is None or token != node.token:
             raise PermissionError(node_id)
-        if not isinstance(body, dict):
-            raise RegistryError("body must be a JSON object")
-        now = ctx.clock()
         was_healthy = is_healthy(ctx, node, now)
-        node.last_heartbeat_at = now
+        before = _health_fields(node)
         node.reachable = True
         _apply_health(node, body)
-        s.add(node)
+        after = _health_fields(node)
+        stored = node.last_heartbeat_at
+    ctx.heartbeats[node_id] = now
+    if after != before or stored is None or now - stored >= timedelta(seconds=ctx.settings.heartbeat_s):
+        with ctx.store.write() as s:
+            node = get_node(s, node_id)
+            for key, value in after.items():
+                setattr(node, key, value)
+            node.last_heartbeat_at = max(now, node.last_heartbeat_at or now)
+            s.add(node)
     if not was_healthy:
         ctx.wake.set()  # a node back: backorders may fit now
     return now
 
 
+def last_heartbeat(ctx: RouterContext, node: NetworkNode) -> datetime | None:
+    """The later of the stored heartbeat time and the one kept in memory."""
+    kept = ctx.heartbeats.get(node.node_id)
+    stored = node.last_heartbeat_at
+    if kept is None or stored is None:
+        return kept or stored
+    return max(kept, stored)
+
+
 def record_status(ctx: RouterContext, node_id: str, doc: dict | None, error: str | None = None) -> None:
-    """The outcome of a status read or feed request: reachable with its document, or not reachable."""
+    """The outcome of a status read or feed request: reachable with its document, or not reachable.
+    Written only when something the router keeps changed (status reads are frequent)."""
+    with ctx.store.read() as s:
+        node = get_node(s, node_id)
+        before = _health_fields(node)
+        if doc is None:
+            node.reachable, node.last_error = False, (error or "no answer")[:500]
+        else:
+            node.reachable, node.last_error = True, None
+            _apply_health(node, doc)
+        after = _health_fields(node)
+    if after == before:
+        return
     with ctx.store.write() as s:
         node = get_node(s, node_id)
-        if doc is None:
-            node.reachable = False
-            node.last_error = (error or "no answer")[:500]
-        else:
-            node.reachable = True
-            node.last_error = None
-            _apply_health(node, doc)
+        for key, value in after.items():
+            setattr(node, key, value)
         s.add(node)
+
+
+def _health_fields(node: NetworkNode) -> dict:
+    return {k: getattr(node, k) for k in ("reachable", "last_error", "status", "accepting", "boot_id", "backlog",
+                                          "capacity")}
 
 
 def mark_reachable(ctx: RouterContext, node_id: str) -> None:
@@ -142,15 +175,16 @@ def mark_reachable(ctx: RouterContext, node_id: str) -> None:
 def is_healthy(ctx: RouterContext, node: NetworkNode, now: datetime | None = None) -> bool:
     """Heartbeating (last one within 1.5 intervals), reachable, and not saying `fail`."""
     now = now or ctx.clock()
-    if node.last_heartbeat_at is None or not node.reachable or node.status == "fail":
+    last = last_heartbeat(ctx, node)
+    if last is None or not node.reachable or node.status == "fail":
         return False
-    return now - node.last_heartbeat_at <= timedelta(seconds=ctx.settings.heartbeat_s * HEARTBEAT_GRACE)
+    return now - last <= timedelta(seconds=ctx.settings.heartbeat_s * HEARTBEAT_GRACE)
 
 
 def health_word(ctx: RouterContext, node: NetworkNode, now: datetime | None = None) -> str:
     """One word for screens: healthy, warn, stale, unreachable, fail, unknown."""
     now = now or ctx.clock()
-    if node.last_heartbeat_at is None:
+    if last_heartbeat(ctx, node) is None:
         return "unknown"
     if not node.reachable:
         return "unreachable"
@@ -215,7 +249,7 @@ def node_document(ctx: RouterContext, node: NetworkNode, now: datetime | None = 
             "region": node.region, "daily_order_limit": node.daily_order_limit,
             "health": health_word(ctx, node, now), "healthy": is_healthy(ctx, node, now),
             "status": node.status, "accepting_orders": node.accepting, "reachable": node.reachable,
-            "last_heartbeat_at": _iso(node.last_heartbeat_at), "backlog": node.backlog, "capacity": node.capacity,
+            "last_heartbeat_at": _iso(last_heartbeat(ctx, node)), "backlog": node.backlog, "capacity": node.capacity,
             "replica": {"stream_id": node.stream_id, "applied_seq": node.applied_seq, "head_seq": node.head_seq,
                         "snapshot_seq": node.snapshot_seq, "resyncs": node.resyncs,
                         "last_sync_at": _iso(node.last_sync_at)},

@@ -294,10 +294,18 @@ def reroute_refused(ctx: RouterContext) -> int:
 
 
 def retry_backorders(ctx: RouterContext, limit: int = 200) -> int:
-    """Route the backorder queue again, oldest first. Returns how many left the queue."""
+    """Route the backorder queue again, oldest first, but only orders every line of which some
+    healthy node now holds (whole lines ship from one node): the others would be backordered again,
+    and the queue is retried each time stock arrives. Returns how many left the queue."""
     with ctx.store.read() as s:
-        ids = s.exec(select(CustomerOrder.order_id).where(CustomerOrder.status == "backordered")
-                     .order_by(CustomerOrder.created_at).limit(limit)).all()
+        queue = s.exec(select(CustomerOrder).where(CustomerOrder.status == "backordered")
+                       .order_by(CustomerOrder.created_at).limit(limit)).all()
+        if not queue:
+            return 0
+        skus = sorted({ln["sku"] for o in queue for ln in o.body["lines"]})
+        views = [v for v in nodes.node_views(ctx, s, skus) if v.healthy and v.accepting]
+        ids = [o.order_id for o in queue
+               if all(any(v.available.get(ln["sku"], 0) >= ln["qty"] for v in views) for ln in o.body["lines"])]
     return sum(1 for oid in ids if route_order(ctx, oid) != "backordered")
 
 
