@@ -22,9 +22,13 @@ def _require_forecast_extra() -> None:
 @click.option("--seed", default=7, show_default=True, type=int)
 @click.option("--skus", default=40, show_default=True, type=click.IntRange(1, 2000))
 @click.option("--orders-per-day", default=300.0, show_default=True, type=click.FloatRange(1, 100000))
+@click.option("--target-cover", default=3.0, show_default=True, type=click.FloatRange(0.5, 60),
+              help="Days of cover the daily rebalancing plan lifts every node to.")
+@click.option("--min-transfer", default=3, show_default=True, type=click.IntRange(1, 10000),
+              help="Smallest transfer the plan may make (units).")
 @click.option("--plot", "plot_path", default=None, type=click.Path(dir_okay=False),
               help="Write a PNG of days of cover and fill rate over the days.")
-def simulate_command(days, nodes, seed, skus, orders_per_day, plot_path):
+def simulate_command(days, nodes, seed, skus, orders_per_day, target_cover, min_transfer, plot_path):
     """Compare one central warehouse, closest-node routing, and closest-node routing with
     forecast-driven rebalancing on the same seeded demand (promotion, one node down for a day)."""
     _require_forecast_extra()
@@ -32,6 +36,7 @@ def simulate_command(days, nodes, seed, skus, orders_per_day, plot_path):
     from app.network.simulation_report import plot, report
 
     config = SimulationConfig(days=days, nodes=nodes, seed=seed, skus=skus, orders_per_day=orders_per_day,
+                              target_cover_days=target_cover, min_transfer_units=min_transfer,
                               promotion_days=(min(15, days - 1), min(18, days - 1)),
                               node_down_day=min(10, days - 1))
     started = time.perf_counter()

@@ -102,7 +102,8 @@ def test_wes_network_simulate_prints_the_table_and_writes_the_plot(tmp_path):
 
     png = tmp_path / "sim.png"
     result = CliRunner().invoke(main, ["network", "simulate", "--days", "4", "--nodes", "2", "--skus", "5",
-                                       "--orders-per-day", "20", "--seed", "1", "--plot", str(png)])
+                                       "--orders-per-day", "20", "--seed", "1", "--plot", str(png),
+                                       "--target-cover", "2", "--min-transfer", "1"])
     assert result.exit_code == 0, result.output
     assert "closest node + forecast rebalancing" in result.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
