@@ -454,5 +454,26 @@ def bench(quick, duration, skip_5m, keep_db, out, workdir, no_profile):
                                 workdir=workdir, profile=not no_profile)))
 
 
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []})
+@click.pass_context
+def router(ctx):
+    """Serve the network's reference router (app.network; see `wes router --help`)."""
+    from app.network.cli import router_command
+
+    router_command.main(args=ctx.args, prog_name="wes router")
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []})
+@click.pass_context
+def network(ctx):
+    """The micro-fulfillment network: `wes network demo --nodes 3` (see `wes network --help`)."""
+    from app.network.cli import network_group
+    from app.network.simulation_cli import backtest_command, simulate_command
+
+    network_group.add_command(simulate_command)
+    network_group.add_command(backtest_command)
+    network_group.main(args=ctx.args, prog_name="wes network")
+
+
 if __name__ == "__main__":
     main()

@@ -80,3 +80,52 @@ def test_nothing_is_built_at_import_time():
             "import sys; print(threading.active_count())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/tmp", check=True)
     assert out.stdout.strip() == "1"
+
+
+def _imports_of(path: Path) -> list[tuple[str, bool]]:
+    """(module, at top level of the file) for every absolute import in `path`."""
+    tree = ast.parse(path.read_text())
+    top = {id(n) for n in tree.body}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(a.name, id(node) in top) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.module, id(node) in top))
+    return found
+
+
+def test_node_code_never_imports_the_network():
+    """The reference router is a separate program: nothing of the node imports app.network, except
+    the `wes` CLI, and only lazily inside a command function (so `wes serve` never loads it)."""
+    offenders = []
+    for path in (ROOT / "app").rglob("*.py"):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith("app/network/"):
+            continue
+        for module, at_top in _imports_of(path):
+            if module == "app.network" or module.startswith("app.network."):
+                if rel == "app/cli.py" and not at_top:
+                    continue
+                offenders.append(f"{rel}: {module}")
+    for package in ("kiosk", "hardware", "migrations"):
+        for path in (ROOT / package).rglob("*.py"):
+            offenders += [f"{path.relative_to(ROOT)}: {m}" for m, _ in _imports_of(path)
+                          if m.startswith("app.network")]
+    assert offenders == []
+
+
+def test_the_network_talks_to_nodes_only_over_http():
+    """app/network imports nothing of the node's internals (no services, db, domain, floor, api...)."""
+    offenders = []
+    for path in (ROOT / "app/network").rglob("*.py"):
+        for module, _ in _imports_of(path):
+            if module.split(".")[0] in ("kiosk", "hardware", "migrations") or (
+                    module.startswith("app.") and not module.startswith("app.network")) or module == "app":
+                offenders.append(f"{path.relative_to(ROOT)}: {module}")
+    assert offenders == []
+
+
+def test_the_routing_rules_are_pure():
+    names = {m.split(".")[0] for m, _ in _imports_of(ROOT / "app/network/routing.py")}
+    assert names & {"flask", "sqlalchemy", "sqlmodel", "requests", "alembic", "psycopg"} == set()
