@@ -85,6 +85,12 @@ def test_an_approved_plan_is_shipped_announced_received_and_moves_the_stock(netw
     before = {n: _item(p, SKU) for n, p in procs.items()}
     stock = before["N1"]["available"]
     assert stock > 0
+
+    def replica_caught_up() -> bool:  # the plan is made against the router's replica, not the nodes
+        with ctx.store.read() as s:
+            seen = nodes.available_stock(s, list(procs), [SKU])
+        return all(seen[n].get(SKU, 0) == _item(p, SKU)["available"] for n, p in procs.items())
+    assert wait_until(replica_caught_up, timeout=60)
     # N2's customers buy the SKU (a week of cover is more than N2 holds); N1's barely do.
     history = {("N1", SKU): [0, 1] * 14, ("N2", SKU): [stock // 2] * 28}
     plan = planning.propose_plan(ctx, history, RebalancePolicy(target_cover_days=7), backtest=False)
