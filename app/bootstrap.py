@@ -36,8 +36,12 @@ class Node:
 
     @property
     def identity(self) -> dict:
-        return {"node_id": self.settings.node_id, "version": VERSION, "boot_id": self.boot_id,
-                "accepting_orders": self.settings.accepting_orders}
+        s = self.settings
+        return {"node_id": s.node_id, "version": VERSION, "boot_id": self.boot_id,
+                "accepting_orders": s.accepting_orders,
+                "location": {"lat": s.lat, "lon": s.lon, "region": s.region},
+                "capacity": {"lines_per_hour": s.lines_per_hour, "max_backlog_hours": s.max_backlog_hours,
+                             "same_day_cutoff": s.same_day_cutoff}}
 
     def status(self) -> dict:
         """The status document: database, devices and router link together (API, heartbeat, watcher)."""

@@ -78,7 +78,11 @@ def init(db):
 @click.option("--orders", "order_count", default=30, show_default=True, help="Sample orders at start.")
 @click.option("--order-rate", default=0.05, show_default=True, help="New sample orders per second afterwards (0: none).")
 @click.option("--no-serve", is_flag=True, help="Only build the demo database.")
-def demo(db, host, port, order_count, order_rate, no_serve):
+@click.option("--floor-workers", default=0, show_default=True, type=click.IntRange(0, 32),
+              help="Simulated floor workers (threads) that pick, pack and ship orders and transfers with no human.")
+@click.option("--floor-pace", default=0.5, show_default=True, type=click.FloatRange(0, 60),
+              help="Seconds each simulated floor worker waits between actions.")
+def demo(db, host, port, order_count, order_rate, no_serve, floor_workers, floor_pace):
     """A demo node: sample catalog, bins in 3 zones, stock, operators, orders, simulated devices."""
     from app.bootstrap import build_node
     from app.db.engine import make_engines
@@ -103,6 +107,12 @@ def demo(db, host, port, order_count, order_rate, no_serve):
     if no_serve:
         return
     node = build_node(settings)
+    if floor_workers:
+        from app.demo_floor import FloorWorkers
+
+        node.workers.append(FloorWorkers(  # in node.workers: stopped with the node
+            node.uow, floor_workers, floor_pace, node_id=settings.node_id, sscc_prefix=settings.sscc_prefix,
+            printer="lp-1" if settings.devices == "simulated" else None).start())
     if order_rate > 0:
         threading.Thread(target=_order_stream, args=(node, order_rate, order_count + 1), name="wes-demo-orders",
                          daemon=True).start()

@@ -12,6 +12,10 @@ def _bool(v: str) -> bool:
     return str(v).strip().lower() in ("1", "true", "yes", "on")
 
 
+def _is_hh_mm(v: str) -> bool:
+    return len(v) == 5 and v[2] == ":" and v[:2].isdigit() and v[3:].isdigit() and int(v[:2]) < 24 and int(v[3:]) < 60
+
+
 @dataclass
 class Settings:
     db: str = "wes.db"  # WES_DB: SQLite file
@@ -32,6 +36,12 @@ class Settings:
     devices: str = "simulated"  # WES_DEVICES: simulated | config (use [devices] from WES_CONFIG) | none
     config_file: str = ""  # WES_CONFIG: TOML file with these settings and [devices]
     log_level: str = "INFO"  # WES_LOG_LEVEL
+    lat: float = 0.0  # WES_LAT: the node's latitude (status, heartbeats; the router routes by distance)
+    lon: float = 0.0  # WES_LON: the node's longitude
+    region: str = ""  # WES_REGION: the node's region, as the router names it
+    lines_per_hour: float = 300.0  # WES_LINES_PER_HOUR: nominal pick capacity, used while nothing was picked for an hour
+    max_backlog_hours: float = 8.0  # WES_MAX_BACKLOG_HOURS: accepting_orders turns false above this backlog
+    same_day_cutoff: str = "14:00"  # WES_SAME_DAY_CUTOFF: local HH:MM after which same-day orders ship tomorrow
     device_config: dict = field(default_factory=dict)
 
     @classmethod
@@ -66,6 +76,16 @@ class Settings:
         self.event_retention_days = int(self.event_retention_days)
         if isinstance(self.accepting_orders, str):
             self.accepting_orders = _bool(self.accepting_orders)
+        self.lat, self.lon = float(self.lat), float(self.lon)
+        if not (-90 <= self.lat <= 90 and -180 <= self.lon <= 180):
+            raise ValueError("WES_LAT must be from -90 to 90 and WES_LON from -180 to 180")
+        self.region = str(self.region)
+        self.lines_per_hour = float(self.lines_per_hour)
+        self.max_backlog_hours = float(self.max_backlog_hours)
+        if self.lines_per_hour <= 0 or self.max_backlog_hours <= 0:
+            raise ValueError("WES_LINES_PER_HOUR and WES_MAX_BACKLOG_HOURS must be above zero")
+        if not _is_hh_mm(str(self.same_day_cutoff)):
+            raise ValueError("WES_SAME_DAY_CUTOFF must be HH:MM (00:00-23:59)")
         self.synchronous = str(self.synchronous).upper()
         if self.synchronous not in ("FULL", "NORMAL", "EXTRA"):
             raise ValueError("WES_SYNCHRONOUS must be FULL, NORMAL or EXTRA")

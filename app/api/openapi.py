@@ -12,6 +12,10 @@ EVENT_TYPES = [
     "order.picked", "order.packed", "order.shipped", "order.exception", "order.cancel_pending", "order.cancelled",
     "order.cancellation_rejected", "order.closed_incomplete", "order.updated", "inventory.adjusted",
     "inbound.arrived", "inbound.received", "node.status_changed",
+    # contract v1.1
+    "transfer.received", "transfer.rejected", "transfer.allocated", "transfer.picking_started", "transfer.line_short",
+    "transfer.picked", "transfer.packed", "transfer.shipped", "transfer.exception", "transfer.cancel_pending",
+    "transfer.cancelled", "transfer.cancellation_rejected", "transfer.closed_incomplete", "inbound.carton_received",
 ]
 REJECTION_REASONS = ["unknown-sku", "out-of-stock", "invalid-address", "order-too-large", "other"]
 
@@ -127,7 +131,12 @@ SCHEMAS = {
             "lines": {"type": "array", "minItems": 1, "items": _obj({
                 "sku": {"type": "string", "minLength": 1, "maxLength": 64},
                 "qty": {"type": "integer", "minimum": 1, "maximum": 1000000}})},
-            "cartons": {"type": "array", "items": _obj({"carton_id": STR, "tracking_number": STR}, required=["carton_id"])},
+            "cartons": {"type": "array", "description": "carton_id unique within the shipment (422 otherwise); v1.1: "
+                                                        "`lines` lists what the carton holds, so scanning it receives it whole",
+                        "items": _obj({"carton_id": {"type": "string", "minLength": 1, "maxLength": 64},
+                                       "tracking_number": STR,
+                                       "lines": {"type": "array", "items": _ref("CartonLine")}},
+                                      required=["carton_id"])},
         },
     },
     "Inbound": _obj({
@@ -136,6 +145,51 @@ SCHEMAS = {
         "cartons": {"type": "array", "items": {"type": "object"}},
         "lines": {"type": "array", "items": _obj({"sku": STR, "qty": COUNT, "qty_received": COUNT})},
         "created_at": TIME, "updated_at": TIME,
+    }),
+    "CartonLine": _obj({"sku": {"type": "string", "minLength": 1, "maxLength": 64},
+                        "qty": {"type": "integer", "minimum": 1, "maximum": 1000000}}),
+    "Carton": _obj({"carton_id": {"type": "string", "description": "the package's SSCC, printed as a barcode on "
+                                                                 "the transfer label"},
+                    "tracking_number": _nullable(STR),
+                    "lines": {"type": "array", "items": _obj({"sku": STR, "qty": COUNT})}}),
+    "TransferRequest": {
+        "type": "object", "additionalProperties": False, "required": ["destination", "lines"],
+        "description": "line_id values must be unique within the transfer (422 otherwise). Same fill rules as orders.",
+        "properties": {
+            "destination": {"type": "string", "pattern": r"^node:[A-Za-z0-9._-]{1,64}$", "examples": ["node:N7"]},
+            "lines": {"type": "array", "minItems": 1, "items": _ref("OrderLineRequest"),
+                      "description": "More than 200 lines: the transfer is rejected (order-too-large)."},
+            "ship_by": TIME,
+            "priority": {"type": "integer", "minimum": 0, "maximum": 9, "default": 5},
+            "fulfillment_policy": {"type": "string", "enum": ["fill_or_kill", "fill_all_available"],
+                                   "default": "fill_or_kill"},
+        },
+    },
+    "Transfer": _obj({
+        "transfer_id": STR, "status": {"type": "string", "enum": ORDER_STATUSES},
+        "version": {"type": "integer", "minimum": 1}, "destination": STR, "priority": INT, "ship_by": _nullable(STR),
+        "fulfillment_policy": {"type": "string", "enum": ["fill_or_kill", "fill_all_available"]},
+        "rejection": _nullable({"type": "object", "required": ["reason", "lines"], "properties": {
+            "reason": {"type": "string", "enum": REJECTION_REASONS},
+            "lines": {"type": "array", "items": _obj({"line_id": STR, "reason": {"type": "string", "enum": REJECTION_REASONS}})}}}),
+        "cancellation": _nullable(_obj({"result": {"type": "string", "enum": ["accepted", "pending", "rejected"]},
+                                        "reason": _nullable(STR)})),
+        "lines": {"type": "array", "items": _obj({"line_id": STR, "sku": STR, "qty": COUNT, "qty_reserved": COUNT,
+                                                  "qty_picked": COUNT, "qty_short": COUNT, "qty_shipped": COUNT})},
+        "cartons": {"type": "array", "items": _ref("Carton")},
+        "created_at": TIME, "updated_at": TIME,
+    }),
+    "TransferCancellationResult": _obj({"result": {"type": "string", "enum": ["accepted", "pending", "rejected"]},
+                                        "transfer": _ref("Transfer")}),
+    "DemandPage": _obj({
+        "stream_id": STR, "days": {"type": "integer", "minimum": 1, "maximum": 365},
+        "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"},
+        "items": {"type": "array", "items": _obj({
+            "sku": STR,
+            "days": {"type": "array", "description": "UTC days with any non-zero value, oldest first",
+                     "items": _obj({"date": {"type": "string", "format": "date"}, "ordered": COUNT,
+                                    "shipped": COUNT, "refused": COUNT})}})},
+        "next_cursor": _nullable(STR),
     }),
     "Check": {"type": "object", "required": ["status"], "properties": {
         "status": {"type": "string", "enum": ["pass", "warn", "fail"]}, "output": STR,
@@ -152,6 +206,14 @@ SCHEMAS = {
                                   "router:clock-skew (observedValue in seconds, router time minus node time) once "
                                   "heartbeats are configured"},
         "head_seq": COUNT,
+        "location": _obj({"lat": {"type": "number"}, "lon": {"type": "number"}, "region": STR}),
+        "capacity": _obj({
+            "active_stations": COUNT,
+            "lines_per_hour": {"type": "number", "minimum": 0,
+                               "description": "measured over the last hour; the configured nominal rate when idle"},
+            "backlog_lines": COUNT, "backlog_hours": {"type": "number", "minimum": 0},
+            "max_backlog_hours": {"type": "number", "minimum": 0},
+            "same_day_cutoff": {"type": "string", "pattern": r"^[0-2][0-9]:[0-5][0-9]$"}}),
     }),
 }
 
@@ -255,6 +317,54 @@ PATHS = {
                           "422": VALIDATION},
         },
     },
+    "/transfer-orders/{transfer_id}": {
+        "parameters": [_path_id("transfer_id")],
+        "put": {
+            "operationId": "putTransfer",
+            "summary": "Create a transfer order: send stock to another node (idempotent on transfer_id and the body)",
+            "requestBody": _body("TransferRequest"),
+            "responses": {
+                "201": _json("created; status is allocated, or rejected with reasons", "Transfer", ETAG_HEADER),
+                "200": _json("identical replay: the same transfer", "Transfer", ETAG_HEADER),
+                **BODY_ERRORS, "401": UNAUTHORIZED,
+                "409": _problem("the id exists with a different body, or is a customer order's id "
+                                "(code `transfer-conflict`)"),
+                "422": VALIDATION,
+            },
+        },
+        "get": {
+            "operationId": "getTransfer", "summary": "Read a transfer order (with its cartons once packed)",
+            "responses": {"200": _json("the transfer", "Transfer", ETAG_HEADER), "401": UNAUTHORIZED,
+                          "404": _problem("unknown transfer order (code `unknown-order`)")},
+        },
+    },
+    "/transfer-orders/{transfer_id}/cancellation": {
+        "parameters": [_path_id("transfer_id")],
+        "post": {
+            "operationId": "requestTransferCancellation",
+            "summary": "Ask to cancel a transfer: same rules as orders",
+            "requestBody": _body("CancellationRequest", required=False),
+            "responses": {"200": _json("the decision and the transfer", "TransferCancellationResult"), **BODY_ERRORS,
+                          "401": UNAUTHORIZED, "404": _problem("unknown transfer order (code `unknown-order`)"),
+                          "422": VALIDATION},
+        },
+    },
+    "/demand": {
+        "get": {
+            "operationId": "readDemand",
+            "summary": "Demand per SKU and UTC day (customer orders): units ordered, shipped, refused for stock",
+            "parameters": [
+                {"name": "after", "in": "query", "required": False,
+                 "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+                 "description": "SKU cursor (next_cursor of the previous page)"},
+                _limit(),
+                {"name": "days", "in": "query", "required": False,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 365, "default": 28},
+                 "description": "the window: the last `days` UTC days, today included"},
+            ],
+            "responses": {"200": _json("a page of SKUs", "DemandPage"), "401": UNAUTHORIZED, "422": VALIDATION},
+        },
+    },
     "/events": {
         "get": {
             "operationId": "readEvents", "summary": "The event feed after a cursor, in seq order (long-poll with wait)",
@@ -323,7 +433,7 @@ def openapi_document(node=None) -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Node WES — router contract", "version": VERSION,
-                 "description": "Node side of the node ⇄ router REST contract v1. Errors are RFC 9457 "
+                 "description": "Node side of the node ⇄ router REST contract v1.1 (app/api/CONTRACT.md). Errors are RFC 9457 "
                                 "application/problem+json. Order times are RFC 3339 UTC; quantities are whole units."},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],

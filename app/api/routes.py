@@ -8,7 +8,7 @@ import json
 from flask import Response, jsonify, request
 
 from app.domain.orders import OrderStatus
-from app.services import feed, inbound, inventory, orders
+from app.services import demand, feed, inbound, inventory, orders, transfers
 
 from . import bp
 from .http import (
@@ -91,6 +91,43 @@ def cancel_order(order_id: str):
             or len(body.get("reason", "")) > 500:
         raise validation_problem("the body is {\"reason\": \"...\"} (at most 500 characters)", "reason", "invalid")
     return jsonify(orders.request_cancellation(node().uow, order_id, body.get("reason", "")))
+
+
+# ---- transfer orders (v1.1): stock sent to another node; same rules as orders ---------------------
+
+@bp.put("/transfer-orders/<transfer_id>")
+def put_transfer(transfer_id: str):
+    _check_put_id("transfer_id", transfer_id)
+    result = transfers.receive_transfer(node().uow, transfer_id, json_body())
+    return _order_response(result.order, 201 if result.created else 200)
+
+
+@bp.get("/transfer-orders/<transfer_id>")
+def get_transfer(transfer_id: str):
+    return _order_response(transfers.get_transfer_view(node().uow, transfer_id))
+
+
+@bp.post("/transfer-orders/<transfer_id>/cancellation")
+def cancel_transfer(transfer_id: str):
+    body = json_body(optional=True)
+    if not isinstance(body, dict) or set(body) - {"reason"} or not isinstance(body.get("reason", ""), str) \
+            or len(body.get("reason", "")) > 500:
+        raise validation_problem("the body is {\"reason\": \"...\"} (at most 500 characters)", "reason", "invalid")
+    return jsonify(transfers.request_transfer_cancellation(node().uow, transfer_id, body.get("reason", "")))
+
+
+# ---- demand history (v1.1) ---------------------------------------------------------------------
+
+@bp.get("/demand")
+def get_demand():
+    n = node()
+    after = request.args.get("after")
+    if after is not None and not 1 <= len(after) <= demand.SKU_CURSOR_MAX:
+        raise validation_problem("after must be the next_cursor of a previous page (a SKU code)", "after",
+                                 "not a cursor")
+    page = demand.demand_page(n.uow, after=after, limit=int_arg("limit", 100, 1, 1000),
+                              days=int_arg("days", 28, 1, 365))
+    return jsonify({"stream_id": n.stream_id, **page})
 
 
 # ---- feed, inventory, inbound, status ---------------------------------------------------------------

@@ -60,6 +60,11 @@ def generate(db: str, skus: int = 10_000, orders: int = 100_000, events: int = 1
                         "VALUES (?,?,?,CAST(substr(?, 5) AS INTEGER),?,0,?,0,0,0,0,0)",
                         [(o, l, s, s, q, p) for o, l, s, q, p in line_rows])
         bar.update(orders * 2)
+        # demand per SKU and day (contract v1.1), as intake and shipping keep it
+        con.execute("INSERT INTO sku_demand_day(sku, day, ordered, shipped, refused) "
+                    "SELECT ol.sku_code, substr(o.created_at, 1, 10), sum(ol.qty), "
+                    "sum(CASE WHEN o.status = 'shipped' THEN ol.qty ELSE 0 END), 0 "
+                    "FROM order_line ol JOIN orders o ON o.id = ol.order_id GROUP BY 1, 2")
         # picks in the ledger over four weeks feed the velocity read model
         con.executemany("INSERT INTO ledger(stock_id, sku_id, delta, reason, ref, at) VALUES (?,?,-1,'pick',?,?)",
                         [(s, s, "BO", _ts(now - timedelta(seconds=rng.randint(0, 28 * 86400))))

@@ -117,6 +117,10 @@ class Order(SQLModel, table=True):
     created_at: datetime
     updated_at: datetime
     list_seq: Optional[int] = Field(default=None, index=True)  # insertion order for cursor pagination
+    # 'customer' (PUT /orders) or 'transfer' (PUT /transfer-orders, stock sent to another node of
+    # the network): one table, so the floor's pick/pack/ship flows serve both unchanged
+    kind: str = Field(default="customer", sa_column_kwargs={"server_default": "customer"})
+    destination: Optional[str] = None  # a transfer's receiving node, e.g. "node:N7"
 
 
 class OrderLine(SQLModel, table=True):
@@ -321,3 +325,35 @@ class Event(SQLModel, table=True):
     order_version: Optional[int] = None
     data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     time: datetime
+
+
+# ---- the network (issue 16): transfers share the order table (kind, destination on Order above) ----
+
+class SkuDemandDay(SQLModel, table=True):
+    """Customer demand per SKU and UTC day: units ordered, shipped and refused for stock (rejected
+    out-of-stock, or short at intake or at the pick). Kept in the transaction of the change, so
+    GET /demand reads a few rows per SKU instead of the order history. Keyed by the SKU code the
+    router sent (demand for a code this node does not stock is still demand)."""
+
+    __tablename__ = "sku_demand_day"
+    sku: str = Field(primary_key=True)
+    day: str = Field(primary_key=True)  # YYYY-MM-DD (UTC)
+    ordered: int = 0
+    shipped: int = 0
+    refused: int = 0
+
+
+class InboundCarton(SQLModel, table=True):
+    """A carton announced on an inbound shipment (v1.1: with its lines), received exactly once by
+    scanning its id (SSCC), tracking number or carton id."""
+
+    __tablename__ = "inbound_carton"
+    __table_args__ = (UniqueConstraint("asn_id", "carton_id", name="uq_inbound_carton"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    asn_id: str = Field(foreign_key="inbound_shipment.id", index=True)
+    carton_id: str = Field(index=True)
+    tracking_number: Optional[str] = Field(default=None, index=True)
+    lines: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    received_at: Optional[datetime] = None
+    location: Optional[str] = None
+    operator: Optional[str] = None

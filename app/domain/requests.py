@@ -126,8 +126,30 @@ def inbound_request_problems(body) -> list[dict]:
     if not isinstance(cartons, list):
         bad("cartons", "must be a list")
     else:
+        seen_cartons = set()
         for i, c in enumerate(cartons):
-            if not isinstance(c, dict) or not isinstance(c.get("carton_id"), str) or set(c) - {"carton_id", "tracking_number"} \
-                    or not isinstance(c.get("tracking_number", ""), str):
-                bad(f"cartons[{i}]", "must be an object with carton_id and optional tracking_number strings")
+            if not isinstance(c, dict) or not isinstance(c.get("carton_id"), str) \
+                    or set(c) - {"carton_id", "tracking_number", "lines"} \
+                    or not isinstance(c.get("tracking_number", ""), str) or not 1 <= len(c["carton_id"]) <= 64:
+                bad(f"cartons[{i}]", "must be an object with carton_id (1-64 characters), optional tracking_number"
+                                     " and optional lines")
+                continue
+            if c["carton_id"] in seen_cartons:
+                bad(f"cartons[{i}].carton_id", "duplicate carton_id")
+            seen_cartons.add(c["carton_id"])
+            problems.extend(_carton_line_problems(c.get("lines", []), f"cartons[{i}].lines"))
+    return problems
+
+
+def _carton_line_problems(lines, where: str) -> list[dict]:
+    """Contract v1.1: a carton may list what is in it ([{sku, qty}]), so it can be received whole by
+    scanning it."""
+    if not isinstance(lines, list):
+        return [{"field": where, "message": "must be a list of {sku, qty}"}]
+    problems = []
+    for j, line in enumerate(lines):
+        if not isinstance(line, dict) or set(line) - {"sku", "qty"} or not isinstance(line.get("sku"), str) \
+                or not 1 <= len(line["sku"]) <= 64 or not _is_int(line.get("qty")) or not 1 <= line["qty"] <= 1_000_000:
+            problems.append({"field": f"{where}[{j}]",
+                             "message": "must be {sku: 1-64 characters, qty: a whole number from 1 to 1000000}"})
     return problems

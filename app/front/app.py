@@ -23,7 +23,7 @@ from app.serving import is_router_read
 from .proxy import NodeProxy, send_problem
 from .status_copy import StatusCopy, front_status
 
-LOCAL_READS = ("/api/v1/status", "/api/v1/inventory", "/api/v1/events")
+LOCAL_READS = ("/api/v1/status", "/api/v1/inventory", "/api/v1/events", "/api/v1/demand")
 log = logging.getLogger("wes.front")
 
 
@@ -47,8 +47,9 @@ class FrontNode:
 
     def status(self) -> dict:
         doc, age_s, error = self.status_copy.current()
-        return front_status(doc, age_s, head_seq(self.uow), _now(self.uow), self.settings.node_id, error,
-                            self.status_copy.stale_s)
+        s = self.settings
+        return front_status(doc, age_s, head_seq(self.uow), _now(self.uow), s.node_id, error,
+                            self.status_copy.stale_s, location={"lat": s.lat, "lon": s.lon, "region": s.region})
 
     def close(self) -> None:
         self.status_copy.stop()

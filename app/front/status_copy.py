@@ -14,7 +14,7 @@ CHECK = "node:status-copy"  # api-health-check draft: component:measurement
 
 
 def front_status(doc: dict | None, age_s: float, head: int, now: str, node_id: str, error: str | None,
-                 stale_s: float) -> dict:
+                 stale_s: float, location: dict | None = None) -> dict:
     """The document the router gets from the front: the node's, with this moment's time and head,
     and a check saying how old the copy is. A copy older than `stale_s` means the node process is
     not answering: the node is then 'fail' and not accepting orders (the router's writes would not
@@ -28,7 +28,11 @@ def front_status(doc: dict | None, age_s: float, head: int, now: str, node_id: s
         "status": "fail", "node_id": node_id, "version": "", "boot_id": "", "accepting_orders": False,
         "backlog": {"received": 0, "allocated": 0, "picking": 0, "picked": 0, "packed": 0, "oldest_unshipped_age_s": 0},
         "throughput": {"lines_picked_last_hour": 0, "orders_shipped_last_hour": 0}, "stations": {"active": 0},
-        "checks": {}, "head_seq": 0}
+        "checks": {}, "head_seq": 0,
+        # contract v1.1: where the node is (from the front's own settings) and no capacity while unheard
+        "location": location or {"lat": 0.0, "lon": 0.0, "region": ""},
+        "capacity": {"active_stations": 0, "lines_per_hour": 0.0, "backlog_lines": 0, "backlog_hours": 0.0,
+                     "max_backlog_hours": 0.0, "same_day_cutoff": "00:00"}}
     out["time"] = now
     out["head_seq"] = max(int(out.get("head_seq") or 0), head)
     age = out.get("backlog", {}).get("oldest_unshipped_age_s")

@@ -9,6 +9,7 @@ from app.db.uow import Raw, Tx
 from app.domain import errors
 from app.domain.orders import transition_event
 from app.domain.stock import check_movement
+from app.domain.transfers import OrderKind, event_type, transfer_event_data
 
 
 def get_meta(raw: Raw, key: str) -> str | None:
@@ -67,12 +68,27 @@ def transition(tx: Tx, order: Order | str, target: str, data: dict | None = None
     """Move an order along the transition table: bump version, stamp, write the event.
     Works on the row itself (an ORM copy of the order is refreshed); returns the new version."""
     order_id = order if isinstance(order, str) else order.id
-    status, version = tx.row("SELECT status, version FROM orders WHERE id = ?", (order_id,))
-    event_type = transition_event(status, target)
+    status, version, kind, destination = tx.row("SELECT status, version, kind, destination FROM orders WHERE id = ?",
+                                                (order_id,))
+    type_ = transition_event(status, target)
     tx.run("UPDATE orders SET status = ?, version = ?, updated_at = ? WHERE id = ?",
            (str(target), version + 1, tx.stamp, order_id))
-    tx.emit(event_type, order_id, data or {}, order_version=version + 1)
+    _emit_for_kind(tx, kind, destination, type_, order_id, data or {}, version + 1)
     return version + 1
+
+
+def emit_order_event(tx: Tx, order_id: str, type_: str, data: dict, order_version: int | None) -> None:
+    """Write an order-life-cycle event (`order.<step>`) as the order's kind names it: a transfer's
+    is `transfer.<step>`, with the transfer id, destination (and, once shipped, cartons) in its data."""
+    kind, destination = tx.row("SELECT kind, destination FROM orders WHERE id = ?", (order_id,))
+    _emit_for_kind(tx, kind, destination, type_, order_id, data, order_version)
+
+
+def _emit_for_kind(tx: Tx, kind: str, destination: str | None, type_: str, order_id: str, data: dict,
+                   order_version: int | None) -> None:
+    if kind == OrderKind.TRANSFER:
+        data = transfer_event_data(order_id, destination, data)
+    tx.emit(event_type(kind, type_), order_id, data, order_version=order_version)
 
 
 def move_stock(

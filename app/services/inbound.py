@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from app.db.tables import InboundLine, InboundShipment, Location, Sku, Stock
+from app.db.tables import InboundCarton, InboundLine, InboundShipment, Location, Sku, Stock
 from app.db.uow import UnitOfWork
 from app.domain import errors
 from app.domain.errors import require_positive
@@ -20,6 +20,14 @@ class InboundConflict(errors.Conflict):
     code = "inbound-conflict"
 
 
+class UnknownCarton(errors.NotFound):
+    code = "unknown-carton"
+
+
+class CartonAlreadyReceived(errors.Conflict):
+    code = "carton-already-received"
+
+
 @dataclass
 class PutResult:
     inbound: dict
@@ -28,8 +36,11 @@ class PutResult:
 
 def inbound_view(session: Session, asn: InboundShipment) -> dict:
     lines = session.exec(select(InboundLine).where(InboundLine.asn_id == asn.id).order_by(InboundLine.id))
+    received = {c.carton_id: c for c in session.exec(select(InboundCarton).where(InboundCarton.asn_id == asn.id))}
+    cartons = [{**c, "received_at": iso(received[c["carton_id"]].received_at)
+                if c.get("carton_id") in received else None} for c in asn.cartons]
     return {"asn_id": asn.id, "source": asn.source, "expected_at": asn.expected_at, "status": asn.status,
-            "cartons": asn.cartons,
+            "cartons": cartons,
             "lines": [{"sku": l.sku_code, "qty": l.qty_expected, "qty_received": l.qty_received} for l in lines],
             "created_at": iso(asn.created_at), "updated_at": iso(asn.updated_at)}
 
@@ -57,6 +68,9 @@ def put_inbound(uow: UnitOfWork, asn_id: str, body: dict) -> PutResult:
             sku = s.exec(select(Sku).where(Sku.code == line["sku"])).first()
             s.add(InboundLine(asn_id=asn_id, sku_code=line["sku"], sku_id=sku.id if sku else None,
                               qty_expected=line["qty"]))
+        for c in body.get("cartons", []):
+            s.add(InboundCarton(asn_id=asn_id, carton_id=c["carton_id"], tracking_number=c.get("tracking_number"),
+                                lines=c.get("lines", [])))
         s.flush()
         return PutResult(inbound_view(s, asn), True)
 
@@ -69,9 +83,33 @@ def get_inbound(uow: UnitOfWork, asn_id: str) -> dict:
         return inbound_view(s, asn)
 
 
+def carton_codes(code: str) -> list[str]:
+    """What a scanned carton label may stand for: the code itself and, for a GS1-128 SSCC read with its
+    application identifier (00), the bare 18-digit SSCC."""
+    code = (code or "").strip()
+    out = [code]
+    bare = code.replace("(00)", "", 1) if code.startswith("(00)") else code
+    if bare.isdigit() and len(bare) == 20 and bare.startswith("00"):
+        bare = bare[2:]
+    if bare != code:
+        out.append(bare)
+    return out
+
+
+def _cartons(session: Session, code: str) -> list[InboundCarton]:
+    """Announced cartons with this id (SSCC) or tracking number, newest first."""
+    codes = carton_codes(code)
+    return list(session.exec(select(InboundCarton).where(
+        InboundCarton.carton_id.in_(codes) | InboundCarton.tracking_number.in_(codes)).order_by(InboundCarton.id.desc())))
+
+
 def _asn(session: Session, code: str) -> InboundShipment:
     asn = session.get(InboundShipment, code)
     if asn is None:  # a carton label scanned instead of the ASN
+        cartons = _cartons(session, code)
+        if cartons:
+            open_first = sorted(cartons, key=lambda c: c.received_at is not None)
+            return session.get(InboundShipment, open_first[0].asn_id)
         for cand in session.exec(select(InboundShipment).where(InboundShipment.status.in_(("awaiting", "arrived", "receiving")))):
             if any(code in (c.get("carton_id"), c.get("tracking_number")) for c in cand.cartons):
                 return cand
@@ -130,12 +168,63 @@ def complete(uow: UnitOfWork, asn_code: str) -> dict:
         asn = _asn(s, asn_code)
         if asn.status not in ("arrived", "receiving"):
             raise errors.IllegalTransition(f"inbound {asn.id} is {asn.status}")
-        asn.status, asn.updated_at = "completed", tx.now
-        s.add(asn)
-        view = inbound_view(s, asn)
-        tx.emit("inbound.received", asn.id, {
-            "asn_id": asn.id,
-            "lines": [{"sku": l["sku"], "qty_expected": l["qty"], "qty_received": l["qty_received"],
-                       "discrepancy": l["qty_received"] - l["qty"]} for l in view["lines"]],
-        })
-        return view
+        return _complete_tx(tx, asn)
+
+
+def _complete_tx(tx, asn: InboundShipment) -> dict:
+    s = tx.session
+    asn.status, asn.updated_at = "completed", tx.now
+    s.add(asn)
+    view = inbound_view(s, asn)
+    tx.emit("inbound.received", asn.id, {
+        "asn_id": asn.id, "source": asn.source,
+        "lines": [{"sku": l["sku"], "qty_expected": l["qty"], "qty_received": l["qty_received"],
+                   "discrepancy": l["qty_received"] - l["qty"]} for l in view["lines"]],
+    })
+    return view
+
+
+def receive_carton(uow: UnitOfWork, carton_code: str, location: str, operator: str | None = None) -> dict:
+    """Scan an announced carton (its SSCC / carton id or tracking number): every line it holds is
+    received into `location` at once, exactly once. The first carton scanned marks the shipment
+    arrived; the last one completes it (inbound.received with the quantities per line)."""
+    with uow.write() as tx:
+        s = tx.session
+        cartons = _cartons(s, carton_code)
+        if not cartons:
+            raise UnknownCarton(f"{carton_code} is not a carton of any announced inbound shipment", carton=carton_code)
+        carton = next((c for c in cartons if c.received_at is None), None)
+        if carton is None:
+            done = cartons[0]
+            raise CartonAlreadyReceived(
+                f"carton {done.carton_id} was already received into {done.location} at {iso(done.received_at)}; "
+                f"a carton is received once", carton=done.carton_id)
+        asn = s.get(InboundShipment, carton.asn_id)
+        if asn.status not in ("awaiting", "arrived", "receiving"):
+            raise errors.IllegalTransition(f"inbound {asn.id} is {asn.status}; its cartons can no longer be received")
+        if not carton.lines:
+            raise errors.ValidationFailed(f"carton {carton.carton_id} was announced without its lines: "
+                                          f"receive its items one by one", field="carton")
+        if asn.status == "awaiting":
+            tx.emit("inbound.arrived", asn.id, {"asn_id": asn.id, "source": asn.source, "carton_id": carton.carton_id})
+        for line in carton.lines:
+            sku = put_stock_tx(tx, line["sku"], location, line["qty"], reason="receive", ref=asn.id,
+                               operator=operator).sku_id
+            row = s.exec(select(InboundLine).where(InboundLine.asn_id == asn.id,
+                                                   InboundLine.sku_code == line["sku"])).first()
+            if row is None:  # not on the notice: received all the same, reported as a discrepancy
+                row = InboundLine(asn_id=asn.id, sku_code=line["sku"], sku_id=sku, qty_expected=0)
+            row.qty_received += line["qty"]
+            s.add(row)
+        carton.received_at, carton.location, carton.operator = tx.now, location, operator
+        asn.status, asn.updated_at = "receiving", tx.now
+        s.add_all([carton, asn])
+        s.flush()
+        tx.emit("inbound.carton_received", asn.id, {
+            "asn_id": asn.id, "carton_id": carton.carton_id, "tracking_number": carton.tracking_number,
+            "location": location, "lines": carton.lines})
+        still_open = s.exec(select(InboundCarton).where(InboundCarton.asn_id == asn.id,
+                                                        InboundCarton.received_at.is_(None))).first()
+        if still_open is None:
+            return _complete_tx(tx, asn)
+        return inbound_view(s, asn)

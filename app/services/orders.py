@@ -16,14 +16,25 @@ from app.domain.orders import (
 )
 from app.domain.requests import MAX_LINES, canonical_hash, order_request_problems, valid_id
 from app.domain.stock import StockSlot, allocate
+from app.domain.transfers import OrderKind, transfer_request_problems
 
-from .common import get_order, move_stock, transition
+from .common import emit_order_event, get_order, move_stock, transition
+from .demand import add_demand
 
 PICKABLE_KINDS = ("pick", "reserve")
 
 
 class OrderConflict(errors.Conflict):
     code = "order-conflict"
+
+
+class TransferConflict(errors.Conflict):
+    code = "transfer-conflict"
+
+
+CONFLICT_OF_KIND = {OrderKind.CUSTOMER: OrderConflict, OrderKind.TRANSFER: TransferConflict}
+NOUN_OF_KIND = {OrderKind.CUSTOMER: "order", OrderKind.TRANSFER: "transfer order"}
+FULL_NOUN_OF_KIND = {OrderKind.CUSTOMER: "customer order", OrderKind.TRANSFER: "transfer order"}
 
 
 @dataclass
@@ -85,30 +96,39 @@ class _Line:
     qty_short: int = 0
 
 
-def receive_order(uow: UnitOfWork, order_id: str, body: dict) -> ReceiveResult:
-    """Idempotent intake: decide at once to accept (and reserve) or reject with reasons."""
+def receive_order(uow: UnitOfWork, order_id: str, body: dict, kind: str = OrderKind.CUSTOMER) -> ReceiveResult:
+    """Idempotent intake: decide at once to accept (and reserve) or reject with reasons. A transfer
+    (kind 'transfer', PUT /transfer-orders) goes through the same rules, with a destination node
+    instead of a ship-to address."""
+    kind = OrderKind(kind)
+    noun = NOUN_OF_KIND[kind]
     if not valid_id(order_id):
-        raise errors.ValidationFailed("order_id must be 1-64 characters of A-Za-z0-9._-",
-                                      errors=[{"field": "order_id", "message": "invalid"}])
-    problems = order_request_problems(body)
+        field = "transfer_id" if kind == OrderKind.TRANSFER else "order_id"
+        raise errors.ValidationFailed(f"{field} must be 1-64 characters of A-Za-z0-9._-",
+                                      errors=[{"field": field, "message": "invalid"}])
+    problems = transfer_request_problems(body) if kind == OrderKind.TRANSFER else order_request_problems(body)
     if problems:
-        raise errors.ValidationFailed("the order is not valid", errors=problems)
+        raise errors.ValidationFailed(f"the {noun} is not valid", errors=problems)
     digest = canonical_hash(body)
     with uow.write() as tx:
-        existing = tx.row("SELECT request_hash FROM orders WHERE id = ?", (order_id,))
+        existing = tx.row("SELECT request_hash, kind FROM orders WHERE id = ?", (order_id,))
         if existing is not None:
+            if existing[1] != kind:  # order and transfer ids share one table: never answer with the other kind
+                raise CONFLICT_OF_KIND[kind](
+                    f"{order_id} is already the id of a {FULL_NOUN_OF_KIND[OrderKind(existing[1])]} on this node; "
+                    f"a {FULL_NOUN_OF_KIND[kind]} needs an id of its own", order_id=order_id)
             if existing[0] != digest:
-                raise OrderConflict(f"order {order_id} exists with a different body", order_id=order_id)
-            return ReceiveResult(order_view_raw(tx, order_id), created=False)
+                raise CONFLICT_OF_KIND[kind](f"{noun} {order_id} exists with a different body", order_id=order_id)
+            return ReceiveResult(view_of_kind(tx, order_id, kind), created=False)
         ship_to = body.get("ship_to") or {}
         policy = body.get("fulfillment_policy", FulfillmentPolicy.FILL_OR_KILL)
         priority = body.get("priority", 5)
         tx.insert(
             "INSERT INTO orders(id, status, version, priority, hold, ship_by, ship_to, service_level, fulfillment_policy,"
-            " request_hash, created_at, updated_at, list_seq) VALUES (?, ?, 1, ?, 0, ?, ?, ?, ?, ?, ?, ?,"
-            " (SELECT coalesce(max(list_seq), 0) + 1 FROM orders))",
+            " request_hash, created_at, updated_at, list_seq, kind, destination)"
+            " VALUES (?, ?, 1, ?, 0, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(list_seq), 0) + 1 FROM orders), ?, ?)",
             (order_id, S.RECEIVED, priority, body.get("ship_by"), json.dumps(ship_to), body.get("service_level"),
-             str(policy), digest, tx.stamp, tx.stamp))
+             str(policy), digest, tx.stamp, tx.stamp, str(kind), body.get("destination")))
         codes = sorted({line["sku"] for line in body["lines"]})
         skus = {code: (sid, bool(lot)) for sid, code, lot in tx.rows(
             f"SELECT id, code, lot_tracked FROM sku WHERE code IN ({', '.join('?' * len(codes))})", codes)}
@@ -120,8 +140,8 @@ def receive_order(uow: UnitOfWork, order_id: str, body: dict) -> ReceiveResult:
                            " VALUES (?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0, 0)",
                            (order_id, raw["line_id"], raw["sku"], sku_id, raw["qty"]))
             lines.append(_Line(pk, order_id, raw["line_id"], raw["sku"], sku_id, lot_tracked, raw["qty"]))
-        tx.emit("order.received", order_id, {"lines": len(lines), "priority": priority}, order_version=1)
-        rejection = _decide(tx, ship_to, policy, lines)
+        emit_order_event(tx, order_id, "order.received", {"lines": len(lines), "priority": priority}, 1)
+        rejection = _decide(tx, ship_to, policy, lines, check_address=kind == OrderKind.CUSTOMER)
         if rejection:
             tx.run("UPDATE orders SET rejection = ? WHERE id = ?", (json.dumps(rejection), order_id))
             transition(tx, order_id, S.REJECTED, rejection)
@@ -132,15 +152,27 @@ def receive_order(uow: UnitOfWork, order_id: str, body: dict) -> ReceiveResult:
             if shorts:
                 tx.run_many("UPDATE order_line SET qty_short = ? WHERE id = ?", [(l.qty_short, l.id) for l in shorts])
             for line in shorts:
-                tx.emit("order.line_short", order_id,
-                        {"line_id": line.line_id, "sku": line.sku_code, "qty_short": line.qty_short,
-                         "reason": "out-of-stock"}, order_version=version)
-        return ReceiveResult(order_view_raw(tx, order_id), created=True)
+                emit_order_event(tx, order_id, "order.line_short",
+                                 {"line_id": line.line_id, "sku": line.sku_code, "qty_short": line.qty_short,
+                                  "reason": "out-of-stock"}, version)
+        if kind == OrderKind.CUSTOMER:
+            add_demand(tx, intake_demand(lines, rejection))
+        return ReceiveResult(view_of_kind(tx, order_id, kind), created=True)
 
 
-def _decide(tx: Tx, ship_to: dict, policy: str, lines: list[_Line]) -> dict | None:
+def intake_demand(lines: list[_Line], rejection: dict | None) -> list[tuple[str, int, int, int]]:
+    """(sku, ordered, shipped, refused) of a customer order at intake: every unit asked for is
+    demand; refused for stock are the lines an out-of-stock rejection names, or what a
+    fill_all_available order could not get."""
+    refused_lines = set()
+    if rejection and rejection["reason"] == RejectionReason.OUT_OF_STOCK:
+        refused_lines = {l["line_id"] for l in rejection["lines"]}
+    return [(l.sku_code, l.qty, 0, l.qty if l.line_id in refused_lines else l.qty_short) for l in lines]
+
+
+def _decide(tx: Tx, ship_to: dict, policy: str, lines: list[_Line], check_address: bool = True) -> dict | None:
     """None when accepted (stock reserved), else the rejection {reason, lines}."""
-    if address_problems(ship_to):
+    if check_address and address_problems(ship_to):
         return {"reason": RejectionReason.INVALID_ADDRESS, "lines": [],
                 "fields": [f"ship_to.{f}" for f in address_problems(ship_to)]}
     unknown = [l for l in lines if l.sku_id is None]
@@ -204,11 +236,14 @@ def return_picked_units(tx: Tx, order_id: str, reason: str, operator: str | None
     return returned
 
 
-def request_cancellation(uow: UnitOfWork, order_id: str, reason: str = "") -> dict:
+def request_cancellation(uow: UnitOfWork, order_id: str, reason: str = "", kind: str = OrderKind.CUSTOMER) -> dict:
+    """The router's cancellation request for an order (or, with kind 'transfer', a transfer order);
+    the answer's "order" (or "transfer") is the resource as the router reads it."""
+    key = "transfer" if kind == OrderKind.TRANSFER else "order"
     with uow.write() as tx:
-        order = get_order(tx.session, order_id)
+        order = get_order_of_kind(tx.session, order_id, kind)
         if order.cancel_result:  # a repeat returns the first answer, changes nothing
-            return {"result": order.cancel_result, "order": order_view(tx.session, order)}
+            return {"result": order.cancel_result, key: view_of_kind(tx, order_id, kind)}
         result, target = cancellation_decision(order.status)
         if order.status in (S.REJECTED, S.CLOSED_INCOMPLETE):
             result, target = CancellationResult.ACCEPTED, None  # nothing will ship anyway
@@ -216,8 +251,8 @@ def request_cancellation(uow: UnitOfWork, order_id: str, reason: str = "") -> di
         order.cancel_reason = reason or None
         tx.session.add(order)
         if result == CancellationResult.REJECTED:
-            tx.emit("order.cancellation_rejected", order_id, {"reason": reason, "status": order.status},
-                    order_version=order.version)
+            emit_order_event(tx, order_id, "order.cancellation_rejected", {"reason": reason, "status": order.status},
+                             order.version)
         elif target == S.CANCELLED:
             released = release_reservations(tx, order_id)
             transition(tx, order, S.CANCELLED, {"reason": reason, "released": released})
@@ -226,7 +261,7 @@ def request_cancellation(uow: UnitOfWork, order_id: str, reason: str = "") -> di
             transition(tx, order, S.CANCEL_PENDING, {"reason": reason})
             if _picked_outstanding(tx.session, order_id) == 0:
                 transition(tx, order, S.CANCELLED, {"reason": reason, "returned": 0})
-        return {"result": result, "order": order_view(tx.session, order)}
+        return {"result": result, key: view_of_kind(tx, order_id, kind)}
 
 
 def _picked_outstanding(session: Session, order_id: str) -> int:
@@ -259,7 +294,7 @@ def patch_order(uow: UnitOfWork, order_id: str, patch: dict, if_match: int) -> d
     if not patch or problems:
         raise errors.ValidationFailed("invalid patch", errors=problems or [{"field": "", "message": "empty patch"}])
     with uow.write() as tx:
-        order = get_order(tx.session, order_id)
+        order = get_order_of_kind(tx.session, order_id, OrderKind.CUSTOMER)
         if order.version != if_match:
             raise PreconditionFailed(f"order is at version {order.version}, not {if_match}", version=order.version)
         if order.status in (S.SHIPPED, S.REJECTED, S.CANCELLED, S.CLOSED_INCOMPLETE):
@@ -271,7 +306,7 @@ def patch_order(uow: UnitOfWork, order_id: str, patch: dict, if_match: int) -> d
             order.version += 1
             order.updated_at = tx.now
             tx.session.add(order)
-            tx.emit("order.updated", order_id, changed, order_version=order.version)
+            emit_order_event(tx, order_id, "order.updated", changed, order.version)
         return order_view(tx.session, order)
 
 
@@ -361,8 +396,26 @@ def order_view(session: Session, order: Order) -> dict:
 
 
 def get_order_view(uow: UnitOfWork, order_id: str) -> dict:
+    """A customer order as the router reads it (a transfer is not an order at /orders: 404)."""
     with uow.read() as s:
-        return order_view(s, get_order(s, order_id))
+        return order_view(s, get_order_of_kind(s, order_id, OrderKind.CUSTOMER))
+
+
+def get_order_of_kind(session: Session, order_id: str, kind: str) -> Order:
+    """The order row, or UnknownOrder when there is none of this kind (customer orders and transfer
+    orders are separate resources of the contract over one table)."""
+    order = session.get(Order, order_id)
+    if order is None or order.kind != kind:
+        raise errors.UnknownOrder(f"unknown {NOUN_OF_KIND[OrderKind(kind)]} {order_id!r}", order_id=order_id)
+    return order
+
+
+def view_of_kind(raw: Raw, order_id: str, kind: str) -> dict:
+    if kind == OrderKind.TRANSFER:
+        from .transfers import transfer_view_raw
+
+        return transfer_view_raw(raw, order_id)
+    return order_view_raw(raw, order_id)
 
 
 def list_orders(uow: UnitOfWork, status: str | None = None, after: str | None = None, limit: int = 100) -> dict:
@@ -375,7 +428,8 @@ def list_orders(uow: UnitOfWork, status: str | None = None, after: str | None = 
         raise errors.ValidationFailed("after must be a cursor from a previous page",
                                       errors=[{"field": "after", "message": "not a cursor"}]) from None
     with uow.read() as s:
-        q = select(Order).where(Order.list_seq > after_seq).order_by(Order.list_seq).limit(limit + 1)
+        q = (select(Order).where(Order.list_seq > after_seq, Order.kind == OrderKind.CUSTOMER)
+             .order_by(Order.list_seq).limit(limit + 1))
         if status:
             q = q.where(Order.status == status)
         rows = list(s.exec(q))

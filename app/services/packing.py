@@ -12,6 +12,7 @@ from app.domain.orders import OrderStatus as S
 from app.domain.packing import CARTONS, PackLine, is_complete, suggest_carton, verify_unit, weight_within_tolerance
 
 from .common import get_order, sku_by_barcode, transition
+from .demand import add_demand
 from .printing import enqueue_print_tx
 
 
@@ -115,6 +116,8 @@ def close_package(uow: UnitOfWork, order_id: str, carton: str | None = None, wei
         n = s.exec(select(func.count()).select_from(Shipment)).one() + 1
         sscc = make_sscc(0, sscc_prefix, n)
         carrier = "courier" if (order.service_level or "").startswith("same") else "parcel"
+        if order.kind == "transfer":
+            carrier = "transfer"
         shipment = Shipment(public_id=f"SH-{order.id}-{n}", order_id=order.id, carrier=carrier,
                             service=order.service_level, created_at=tx.now)
         s.add(shipment)
@@ -130,13 +133,25 @@ def close_package(uow: UnitOfWork, order_id: str, carton: str | None = None, wei
             label = {"order_id": order.id, "ship_to": order.ship_to, "carrier": carrier, "service": order.service_level,
                      "tracking_number": pkg.tracking_number, "sscc": sscc, "package_no": 1, "package_count": 1,
                      "weight_g": weight_g or view["expected_weight_g"]}
+            if order.kind == "transfer":  # a transfer label: the destination node; the SSCC (carton id) as barcode
+                label = transfer_label(order.id, order.destination, sscc, weight_g or view["expected_weight_g"])
             slip = {"order_id": order.id, "ship_to": order.ship_to, "node_id": node_id,
                     "lines": [{"sku": l["sku"], "name": l["name"], "qty": l["packed"]} for l in view["lines"]]}
+            if order.kind == "transfer":
+                slip["ship_to"] = label["ship_to"]
             jobs = [enqueue_print_tx(tx, printer, "shipping_label", label, ref=order.id),
                     enqueue_print_tx(tx, printer, "packing_slip", slip, ref=order.id)]
         _free_cubby(s, order.id)
         return {"order_id": order.id, "shipment_id": shipment.public_id, "tracking_number": pkg.tracking_number,
                 "sscc": sscc, "carton": carton, "print_jobs": jobs}
+
+
+def transfer_label(transfer_id: str, destination: str | None, sscc: str, weight_g: int) -> dict:
+    """The shipping label's data for a transfer carton: addressed to the destination node, its
+    barcode the SSCC, which the destination scans to receive the whole carton."""
+    return {"order_id": transfer_id, "ship_to": {"name": f"TRANSFER TO {destination}", "street": f"carton {sscc}"},
+            "carrier": "transfer", "service": destination, "sscc": sscc, "package_no": 1, "package_count": 1,
+            "weight_g": weight_g}
 
 
 def _free_cubby(session: Session, order_id: str) -> None:
@@ -161,9 +176,12 @@ def ship(uow: UnitOfWork, code: str, operator: str | None = None) -> dict:
             for p in s.exec(select(Package).where(Package.shipment_id == sh.id)):
                 packages.append({"package_no": p.package_no, "tracking_number": p.tracking_number, "sscc": p.sscc,
                                  "weight_g": p.weight_g, "lines": p.lines})
-        for l in _lines(s, order.id):
+        lines = _lines(s, order.id)
+        for l in lines:
             l.qty_shipped = l.qty_packed
             s.add(l)
+        if order.kind == "customer":
+            add_demand(tx, [(l.sku_code, 0, l.qty_shipped, 0) for l in lines])
         transition(tx, order, S.SHIPPED, {"shipment_id": shipment.public_id if shipment else None,
                                           "carrier": shipment.carrier if shipment else None, "packages": packages})
         return {"order_id": order.id, "status": order.status, "packages": packages}

@@ -14,7 +14,8 @@ from app.domain.orders import FulfillmentPolicy, OrderStatus as S, line_completi
 from app.domain.picking import PickCandidate, order_selection, plan_batches
 from app.domain.stock import DAMAGED_SHORT, SHORT_REASONS
 
-from .common import move_stock, sku_id_for_code, transition
+from .common import emit_order_event, move_stock, sku_id_for_code, transition
+from .demand import add_demand
 from .orders import reserve_line
 
 PALETTE = ("green", "blue", "yellow", "magenta", "cyan", "white")
@@ -277,9 +278,11 @@ def _cover_shortfall(tx: Tx, line: OrderLine, shortfall: int, reason: str, batch
     if missing:
         line.qty_short += missing
         s.add(line)
-        tx.emit("order.line_short", order.id,
-                {"line_id": line.line_id, "sku": line.sku_code, "qty_short": missing, "reason": reason},
-                order_version=order.version)
+        emit_order_event(tx, order.id, "order.line_short",
+                         {"line_id": line.line_id, "sku": line.sku_code, "qty_short": missing, "reason": reason},
+                         order.version)
+        if order.kind == "customer":  # demand refused for stock (a transfer is not demand)
+            add_demand(tx, [(line.sku_code, 0, 0, missing)])
         if order.fulfillment_policy == FulfillmentPolicy.FILL_OR_KILL and order.status in (S.ALLOCATED, S.PICKING):
             _to_exception(tx, order, f"line {line.line_id}: {missing} x {line.sku_code} short ({reason})")
     return got

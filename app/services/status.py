@@ -13,6 +13,17 @@ from .orders import iso
 
 
 BACKLOG = tuple(str(s) for s in BACKLOG_STATES)
+TO_PICK = ("received", "allocated", "picking")  # orders whose lines are work still to pick
+DEFAULT_CAPACITY = {"lines_per_hour": 300.0, "max_backlog_hours": 8.0, "same_day_cutoff": "14:00"}
+
+
+def capacity(active_stations: int, lines_picked_last_hour: int, backlog_lines: int, configured: dict) -> dict:
+    """The node's capacity as the router sees it: lines/hour measured over the last hour (the
+    configured nominal rate when nothing was picked), and the backlog in hours of that work."""
+    rate = float(lines_picked_last_hour) if lines_picked_last_hour > 0 else float(configured["lines_per_hour"])
+    return {"active_stations": active_stations, "lines_per_hour": round(rate, 1), "backlog_lines": backlog_lines,
+            "backlog_hours": round(backlog_lines / rate, 2), "max_backlog_hours": float(configured["max_backlog_hours"]),
+            "same_day_cutoff": configured["same_day_cutoff"]}
 
 
 def floor_counts(uow: UnitOfWork) -> dict:
@@ -32,9 +43,14 @@ def floor_counts(uow: UnitOfWork) -> dict:
         active = raw.row("SELECT count(*) FROM station WHERE last_seen >= ?",
                          (db_time(now - timedelta(minutes=5)),))[0]
         head = raw.row("SELECT coalesce(max(seq), 0) FROM event")[0]
+        pick_marks = ", ".join("?" * len(TO_PICK))
+        backlog_lines = raw.row(
+            f"SELECT count(*) FROM orders o JOIN order_line ol ON ol.order_id = o.id"
+            f" WHERE o.status IN ({pick_marks}) AND ol.qty_picked + ol.qty_short < ol.qty", TO_PICK)[0]
     return {"latency_ms": latency_ms, "backlog": {st: counts.get(st, 0) for st in BACKLOG},
             "oldest": datetime.fromisoformat(oldest).replace(tzinfo=timezone.utc) if oldest else None,
-            "lines_picked": lines_picked, "shipped": shipped, "active": active, "head": head}
+            "lines_picked": lines_picked, "shipped": shipped, "active": active, "head": head,
+            "backlog_lines": backlog_lines}
 
 
 class StatusReadModel:
@@ -106,9 +122,13 @@ def node_status(uow: UnitOfWork, node: dict, device_checks: dict | None = None, 
     overall = "fail" if "fail" in statuses and _critical_fail(checks) else ("warn" if statuses - {"pass"} else "pass")
     backlog = dict(c["backlog"])
     backlog["oldest_unshipped_age_s"] = int((now - c["oldest"]).total_seconds()) if c["oldest"] else 0
+    cap = capacity(c["active"], c["lines_picked"], c.get("backlog_lines", 0), node.get("capacity") or DEFAULT_CAPACITY)
+    # a saturated node stops taking orders by itself, so the router routes around it
+    saturated = cap["backlog_hours"] > cap["max_backlog_hours"]
     return {
         "status": overall, "node_id": node["node_id"], "version": node["version"], "boot_id": node["boot_id"],
-        "time": iso(now), "accepting_orders": node.get("accepting_orders", True) and overall != "fail",
+        "time": iso(now), "accepting_orders": node.get("accepting_orders", True) and overall != "fail" and not saturated,
+        "location": node.get("location") or {"lat": 0.0, "lon": 0.0, "region": ""}, "capacity": cap,
         "backlog": backlog,
         "throughput": {"lines_picked_last_hour": c["lines_picked"], "orders_shipped_last_hour": c["shipped"]},
         "stations": {"active": c["active"]}, "checks": checks, "head_seq": max(c["head"], head or 0),

@@ -53,7 +53,7 @@ class Heartbeat:
         doc = n.status()
         return {"boot_id": n.boot_id, "sent_at": iso(datetime.now(timezone.utc)), "stream_id": n.stream_id,
                 "head_seq": doc["head_seq"], "status": doc["status"], "accepting_orders": doc["accepting_orders"],
-                "backlog": doc["backlog"]}
+                "backlog": doc["backlog"], "location": doc.get("location"), "capacity": doc.get("capacity")}
 
     def step(self) -> float:
         """Send one heartbeat; returns the seconds to wait before the next one."""

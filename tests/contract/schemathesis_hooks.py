@@ -8,7 +8,8 @@ import schemathesis
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
-    if case.method != "PUT" or case.path != "/orders/{order_id}" or not isinstance(case.body, dict):
+    if case.method != "PUT" or case.path not in ("/orders/{order_id}", "/transfer-orders/{transfer_id}") \
+            or not isinstance(case.body, dict):
         return
     lines = case.body.get("lines")
     if not isinstance(lines, list):

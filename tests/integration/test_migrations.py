@@ -68,3 +68,36 @@ def test_pick_day_totals_are_filled_from_an_existing_ledger_and_kept_by_the_trig
     assert con.execute("SELECT sku_id, day, units FROM sku_pick_day ORDER BY day").fetchall() == [
         (1, "2026-11-01", 5), (1, "2026-11-02", 8)]
     con.close()
+
+
+def test_demand_totals_are_filled_from_the_existing_orders(tmp_path):
+    import json
+
+    from alembic import command
+
+    from app.db.schema import alembic_config
+
+    db = str(tmp_path / "old.db")
+    command.upgrade(alembic_config(db), "0003")  # a node from before transfers and demand
+    con = sqlite3.connect(db)
+    order = ("INSERT INTO orders(id, status, version, priority, hold, ship_to, fulfillment_policy, request_hash, rejection,"
+             " created_at, updated_at, list_seq) VALUES (?, ?, 1, 5, 0, '{}', 'fill_or_kill', 'h', ?, ?, ?, ?)")
+    con.execute(order, ("O1", "shipped", None, "2026-11-01 10:00:00.000000", "2026-11-02 09:00:00.000000", 1))
+    con.execute(order, ("O2", "rejected", json.dumps({"reason": "out-of-stock", "lines": [{"line_id": "2", "reason": "out-of-stock"}]}),
+                        "2026-11-01 11:00:00.000000", "2026-11-01 11:00:00.000000", 2))
+    con.execute(order, ("O3", "allocated", None, "2026-11-02 08:00:00.000000", "2026-11-02 08:00:00.000000", 3))
+    line = ("INSERT INTO order_line(order_id, line_id, sku_code, qty, qty_reserved, qty_picked, qty_short, qty_packed,"
+            " qty_put, qty_shipped, qty_returned) VALUES (?, ?, ?, ?, 0, 0, ?, 0, 0, ?, 0)")
+    con.executemany(line, [("O1", "1", "A", 3, 0, 3), ("O2", "1", "A", 1, 0, 0), ("O2", "2", "B", 5, 0, 0),
+                           ("O3", "1", "B", 4, 1, 0)])
+    con.execute("INSERT INTO shipment(id, public_id, order_id, carrier, status, created_at, shipped_at)"
+                " VALUES (1, 'SH-1', 'O1', 'parcel', 'shipped', '2026-11-02 08:00:00', '2026-11-02 09:00:00.000000')")
+    con.commit()
+    con.close()
+    upgrade(db)
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT sku, day, ordered, shipped, refused FROM sku_demand_day ORDER BY sku, day").fetchall() == [
+        ("A", "2026-11-01", 4, 0, 0), ("A", "2026-11-02", 0, 3, 0),
+        ("B", "2026-11-01", 5, 0, 5), ("B", "2026-11-02", 4, 0, 1)]
+    assert con.execute("SELECT DISTINCT kind FROM orders").fetchall() == [("customer",)]
+    con.close()

@@ -8,7 +8,7 @@ from sqlalchemy import event
 from app.bench.datagen import generate
 from app.db.engine import make_engines
 from app.db.uow import UnitOfWork
-from app.services import feed, inventory, orders, picking, status
+from app.services import demand, feed, inventory, orders, picking, status, transfers
 
 SMALL_TABLES = {"station", "node_meta", "put_wall_slot", "pick_batch"}
 
@@ -71,8 +71,13 @@ IDENTITY = {"node_id": "N1", "version": "t", "boot_id": "b"}
     ("event feed", lambda u: feed.read_events(u, "N1", after=feed.make_cursor(feed.stream_id(u), 10_000), limit=100)),
     ("order read", lambda u: orders.get_order_view(u, "BO-0004000")),
     ("order list by status", lambda u: orders.list_orders(u, status="picked", limit=50)),
+    ("demand page", lambda u: demand.demand_page(u, after="SKU-00500", limit=100, days=28)),
+    ("transfer read", lambda u: transfers.get_transfer_view(u, "PLAN-TR")),
 ])
 def test_hot_reads_use_indexes(big_uow, name, call):
+    if name == "transfer read":
+        transfers.receive_transfer(big_uow, "PLAN-TR", {"destination": "node:N2",
+                                                        "lines": [{"line_id": "1", "sku": "SKU-00001", "qty": 1}]})
     statements = capture(big_uow, lambda: call(big_uow))
     assert statements
     assert full_scans(big_uow, statements) == []
