@@ -32,6 +32,7 @@ class FeedFollower:
         self._next_status = 0.0
         self._next_snapshot = time.monotonic() + ctx.settings.snapshot_every_s
         self.position: tuple[str, str | None] | None = None   # (stream, cursor) this follower polls from
+        self.client = None                                   # set by the first status read
         self.snapshot_due = threading.Event()                # set by the applier (orders from other channels)
         self.reload = threading.Event()                      # set by the applier when a page failed
         self.thread = threading.Thread(target=self._run, name=f"wes-network-feed-{node_id}", daemon=True)
@@ -47,9 +48,9 @@ class FeedFollower:
         self.thread.join(timeout)
 
     def _read_status(self) -> None:
-        with self.ctx.store.read() as s:
-            client = nodes.client_for(self.ctx, nodes.get_node(s, self.node_id))
-        nodes.record_status(self.ctx, self.node_id, client.status())
+        with self.ctx.store.read() as s:   # the node's URL and token, read again now and then
+            self.client = nodes.client_for(self.ctx, nodes.get_node(s, self.node_id))
+        nodes.record_status(self.ctx, self.node_id, self.client.status())
 
     def _load_position(self) -> None:
         with self.ctx.store.read() as s:
@@ -75,8 +76,7 @@ class FeedFollower:
             replica.refresh_snapshot(self.ctx, self.node_id)
             self._next_snapshot = now + self.ctx.settings.snapshot_every_s
         stream, cursor = self.position
-        with self.ctx.store.read() as s:
-            client = nodes.client_for(self.ctx, nodes.get_node(s, self.node_id))
+        client = self.client
         try:
             page = client.events(cursor, wait=self.ctx.settings.poll_wait_s)
         except CursorExpired:
