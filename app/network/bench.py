@@ -134,6 +134,7 @@ def run_scenario(nodes: int, seconds: float, clients: int, event_rate: float, db
     first_sync_s = round(time.monotonic() - t_sync, 1)
 
     latencies: list[float] = []
+    clients_stop = threading.Event()
     statuses: dict[str, int] = {}
     lock = threading.Lock()
     counter = iter(range(10**9))
@@ -142,7 +143,7 @@ def run_scenario(nodes: int, seconds: float, clients: int, event_rate: float, db
         s = requests.Session()
         r = random.Random(k)
         H = {"Authorization": f"Bearer {TOKEN}"}
-        while not stop.is_set():
+        while not clients_stop.is_set():
             n = next(counter)
             site = r.choice(list(sites.values()))
             lines = [{"line_id": str(j + 1), "sku": sku, "qty": r.randint(1, 2)}
@@ -173,14 +174,17 @@ def run_scenario(nodes: int, seconds: float, clients: int, event_rate: float, db
     for t in threads:
         t.start()
     time.sleep(seconds)
-    parent.send("stop")
+    clients_stop.set()       # the order clients first: the simulated nodes must outlive every order
+    for t in threads[:clients]:
+        t.join(35)
+    elapsed = time.monotonic() - started
+    parent.send("stop")      # stops the stock events and sends their times
     emitted = json.loads(parent.recv())
     time.sleep(2.0)          # let the replica apply what was sent last
     stop.set()
-    for t in threads:
+    for t in threads[clients:]:
         t.join(35)
     fake_proc.join(10)
-    elapsed = time.monotonic() - started - 2.0
     lags = []
     for n, events in emitted.items():
         k = 0

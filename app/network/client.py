@@ -48,6 +48,7 @@ class NodeClient:
         s = getattr(self._local, "session", None)
         if s is None:
             s = self._local.session = requests.Session()
+            s.trust_env = False   # no proxy/netrc lookups per request: nodes are reached directly
             s.headers["Authorization"] = f"Bearer {self.token}"
         return s
 

@@ -29,7 +29,10 @@ def database_url(value: str) -> str:
 def make_engine(url: str) -> Engine:
     url = database_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # A feed follower per node plus the HTTP threads read at once: a pool of 5 made them queue
+        # for a connection, and overflow connections were opened and closed per use.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=32, max_overflow=64)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):
@@ -44,7 +47,7 @@ def make_engine(url: str) -> Engine:
         import psycopg  # noqa: F401 - only to say what is missing before SQLAlchemy does
     except ImportError:
         raise RuntimeError("a PostgreSQL router needs psycopg: pip install 'node-wes[postgres]'") from None
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(url, pool_size=16, max_overflow=48, pool_pre_ping=True)
 
 
 def upgrade(engine: Engine) -> None:

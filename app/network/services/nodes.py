@@ -150,13 +150,16 @@ def record_status(ctx: RouterContext, node_id: str, doc: dict | None, error: str
             node.reachable, node.last_error = True, None
             _apply_health(node, doc)
         after = _health_fields(node)
-    if after == before:
-        return
+    if {k: after[k] for k in ROUTING_FIELDS} == {k: before[k] for k in ROUTING_FIELDS}:
+        return   # backlog numbers alone: heartbeats bring them every interval
     with ctx.store.write() as s:
         node = get_node(s, node_id)
         for key, value in after.items():
             setattr(node, key, value)
         s.add(node)
+
+
+ROUTING_FIELDS = ("reachable", "last_error", "status", "accepting")
 
 
 def _health_fields(node: NetworkNode) -> dict:

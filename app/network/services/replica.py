@@ -46,57 +46,75 @@ def _apply_inventory(session: Session, node_id: str, seq: int, data: dict) -> bo
 
 def apply_events(ctx: RouterContext, node_id: str, stream_id: str, events: list[dict],
                  next_cursor: str | None) -> dict:
-    """Apply a feed page; each event once. Returns {applied, skipped, stock_up, transfers_shipped}."""
-    out = {"applied": 0, "skipped": 0, "stock_up": False, "follow_up": False, "foreign": False}
+    """Apply a feed page; each event once. Returns {applied, skipped, stock_up, follow_up, foreign}."""
     if not events:
         with ctx.store.read() as s:
             node = nodes.get_node(s, node_id)
             if node.cursor == next_cursor and node.stream_id == stream_id and node.reachable:
-                return out   # an empty long poll changes nothing: no transaction
+                return _empty_outcome()   # an empty long poll changes nothing: no transaction
+    return apply_pages(ctx, [(node_id, stream_id, events, next_cursor)])[node_id]
+
+
+def _empty_outcome() -> dict:
+    return {"applied": 0, "skipped": 0, "stock_up": False, "follow_up": False, "foreign": False}
+
+
+def apply_pages(ctx: RouterContext, pages: list[tuple[str, str, list[dict], str | None]]) -> dict[str, dict]:
+    """Apply feed pages of one or more nodes (in order) in one transaction: the events, exactly
+    once, and each node's cursor. Returns the outcome per node."""
+    outcomes: dict[str, dict] = {}
     with ctx.store.write() as s:
-        node = nodes.get_node(s, node_id)
-        seen = set()
-        if events:
-            ids = [e["id"] for e in events]
-            seen = set(s.exec(select(AppliedEvent.event_id).where(AppliedEvent.node_id == node_id)
-                              .where(AppliedEvent.stream_id == stream_id).where(AppliedEvent.event_id.in_(ids))))
-        now = ctx.clock()
-        skus = {(e.get("data") or {}).get("sku") for e in events if e["type"] == "inventory.adjusted"} - {None}
-        if skus:  # one query; _stock_row then finds them in the session
-            s.exec(select(ReplicaStock).where(ReplicaStock.node_id == node_id)
-                   .where(ReplicaStock.sku.in_(sorted(x for x in skus if isinstance(x, str))))).all()
-        applied_rows = []
-        for e in events:
-            node.applied_seq = max(node.applied_seq, e["seq"])   # the replica is through this seq
-            if e["id"] in seen:
-                out["skipped"] += 1
-                continue
-            seen.add(e["id"])
-            applied_rows.append({"node_id": node_id, "stream_id": stream_id, "event_id": e["id"], "seq": e["seq"],
-                                 "type": e["type"][:64], "subject": (e.get("subject") or "")[:100] or None,
-                                 "applied_at": now})
-            etype, data = e["type"], e.get("data") or {}
-            if etype == "inventory.adjusted":
-                out["stock_up"] |= _apply_inventory(s, node_id, e["seq"], data)
-            elif etype == "node.status_changed":
-                if isinstance(data.get("accepting_orders"), bool):
-                    node.accepting = data["accepting_orders"]
-            else:
-                flag = fulfilment_events.apply(s, node_id, e)
-                out["follow_up"] |= flag == fulfilment_events.FOLLOW_UP
-                out["foreign"] |= flag == fulfilment_events.FOREIGN
-            out["applied"] += 1
-        if applied_rows:
-            s.execute(insert(AppliedEvent), applied_rows)
-        if next_cursor is not None:
-            node.cursor = next_cursor
-        node.stream_id = stream_id
-        node.last_sync_at = now
-        node.reachable = True
-        s.add(node)
-    if out["stock_up"] or out["follow_up"]:
+        for node_id, stream_id, events, next_cursor in pages:
+            out = outcomes.setdefault(node_id, _empty_outcome())
+            _apply_page(ctx, s, node_id, stream_id, events, next_cursor, out)
+    if any(o["stock_up"] or o["follow_up"] for o in outcomes.values()):
         ctx.wake.set()
-    return out
+    return outcomes
+
+
+def _apply_page(ctx: RouterContext, s: Session, node_id: str, stream_id: str, events: list[dict],
+                next_cursor: str | None, out: dict) -> None:
+    node = nodes.get_node(s, node_id)
+    seen = set()
+    if events:
+        ids = [e["id"] for e in events]
+        seen = set(s.exec(select(AppliedEvent.event_id).where(AppliedEvent.node_id == node_id)
+                          .where(AppliedEvent.stream_id == stream_id).where(AppliedEvent.event_id.in_(ids))))
+    now = ctx.clock()
+    skus = {(e.get("data") or {}).get("sku") for e in events if e["type"] == "inventory.adjusted"} - {None}
+    if skus:  # one query; _stock_row then finds them in the session
+        s.exec(select(ReplicaStock).where(ReplicaStock.node_id == node_id)
+               .where(ReplicaStock.sku.in_(sorted(x for x in skus if isinstance(x, str))))).all()
+    applied_rows = []
+    for e in events:
+        node.applied_seq = max(node.applied_seq, e["seq"])   # the replica is through this seq
+        if e["id"] in seen:
+            out["skipped"] += 1
+            continue
+        seen.add(e["id"])
+        applied_rows.append({"node_id": node_id, "stream_id": stream_id, "event_id": e["id"], "seq": e["seq"],
+                             "type": e["type"][:64], "subject": (e.get("subject") or "")[:100] or None,
+                             "applied_at": now})
+        etype, data = e["type"], e.get("data") or {}
+        if etype == "inventory.adjusted":
+            out["stock_up"] |= _apply_inventory(s, node_id, e["seq"], data)
+        elif etype == "node.status_changed":
+            if isinstance(data.get("accepting_orders"), bool):
+                node.accepting = data["accepting_orders"]
+        else:
+            flag = fulfilment_events.apply(s, node_id, e)
+            out["follow_up"] |= flag == fulfilment_events.FOLLOW_UP
+            out["foreign"] |= flag == fulfilment_events.FOREIGN
+        out["applied"] += 1
+    if applied_rows:
+        s.execute(insert(AppliedEvent), applied_rows)
+    if next_cursor is not None:
+        node.cursor = next_cursor
+    node.stream_id = stream_id
+    node.last_sync_at = now
+    node.reachable = True
+    s.add(node)
+    s.flush()
 
 
 def resync(ctx: RouterContext, node_id: str) -> None:
