@@ -281,3 +281,25 @@ def test_a_node_at_its_daily_limit_is_ranked_down(network):
     assert net.live_parts("RO-1") == [("N1", "allocated")]
     assert net.live_parts("RO-2") == [("N2", "allocated")]
     assert "N1 closer but at capacity" in orders.get_order(net.ctx, "RO-2")["decisions"][0]["reason"]
+
+
+def test_a_transfer_taken_in_by_its_source_before_its_answer_is_recorded_is_still_followed_to_shipped(network):
+    """The feed can apply the source's transfer.received before send_transfer records the node's
+    answer. That intake is 'accepted' at the router: 'received' is the destination's receipt, and a
+    transfer already marked received was never followed to shipped, so it was never announced."""
+    from app.network.services import fulfilment_events
+    from app.network.tables import Transfer
+
+    net = network(N1={"A": 10}, N2={"A": 0})
+    transfers.request_transfer(net.ctx, "TR-9", {"source": "N1", "destination": "N2", "lines": [{"sku": "A", "qty": 2}]})
+    with net.ctx.store.write() as s:
+        s.get(Transfer, "TR-9").status = "requested"  # as if the answer had not been recorded yet
+    steps = [("transfer.received", {}), ("transfer.allocated", {}), ("transfer.picked", {}),
+             ("transfer.shipped", {"cartons": [{"carton_id": "C-9", "lines": [{"sku": "A", "qty": 2}]}]})]
+    results = []
+    for seq, (kind, data) in enumerate(steps, start=1):
+        with net.ctx.store.write() as s:
+            results.append(fulfilment_events.apply(s, "N1", {"type": kind, "subject": "TR-9", "seq": seq, "data": data}))
+    doc = transfers.get_transfer(net.ctx, "TR-9")
+    assert doc["status"] == "shipped" and results[-1] == fulfilment_events.FOLLOW_UP
+    assert transfers.announce_shipped(net.ctx) == 1 and net.fakes["N2"].inbound["TR-9"]["cartons"][0]["carton_id"] == "C-9"

@@ -20,7 +20,8 @@ ORDER_EVENT_STATUS = {
     "order.closed_incomplete": "closed_incomplete",
 }
 TRANSFER_EVENT_STATUS = {
-    "transfer.received": "received",
+    # the source took the transfer order in; "received" is kept for the destination's receipt
+    "transfer.received": "accepted",
     "transfer.rejected": "rejected",
     "transfer.allocated": "allocated",
     "transfer.picking_started": "picking",
@@ -130,7 +131,7 @@ def _apply_inbound(s: Session, node_id: str, event: dict) -> str | None:
     return None
 
 
-TRANSFER_ORDER = ["requested", "received", "allocated", "picking", "picked", "packed", "shipped"]
+TRANSFER_ORDER = ["requested", "accepted", "allocated", "picking", "picked", "packed", "shipped"]
 
 
 def _later(new: str, old: str) -> bool:

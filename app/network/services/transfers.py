@@ -77,6 +77,12 @@ def request_transfer(ctx: RouterContext, transfer_id: str, body: dict) -> tuple[
     return get_transfer(ctx, transfer_id), True
 
 
+def source_status(node_status: str) -> str:
+    """The router's word for a transfer's state at its source: the node's `received` (it took the
+    transfer order in) is `accepted`, since `received` means the destination has received it."""
+    return "accepted" if node_status == "received" else node_status
+
+
 def send_transfer(ctx: RouterContext, transfer_id: str) -> str:
     with ctx.store.read() as s:
         t = s.get(Transfer, transfer_id)
@@ -84,7 +90,7 @@ def send_transfer(ctx: RouterContext, transfer_id: str) -> str:
         body = {"destination": f"node:{t.destination}", "lines": t.lines}
     try:
         doc = client.put_transfer(transfer_id, body)
-        status, error = doc.get("status", "received"), None
+        status, error = source_status(doc.get("status", "received")), None
     except NotDelivered as exc:
         status, error = "unconfirmed", str(exc)   # asked again by the worker when the node is back
     except NoAnswer as exc:
