@@ -19,6 +19,7 @@ class NetworkSettings:
     poll_wait_s: float = 10.0       # WES_NETWORK_POLL_WAIT_S: long-poll wait on each node's feed
     snapshot_every_s: float = 60.0  # WES_NETWORK_SNAPSHOT_EVERY_S: inventory snapshot re-read (drift from other channels)
     threads: int = 16               # WES_NETWORK_THREADS: waitress threads
+    plan_every_s: float = 86400.0   # WES_NETWORK_PLAN_EVERY_S: a rebalancing plan is made this often (0: never by itself)
 
     @classmethod
     def load(cls, env: dict | None = None, **overrides) -> "NetworkSettings":
@@ -32,7 +33,7 @@ class NetworkSettings:
         s = cls(**values)
         s.port, s.threads = int(s.port), int(s.threads)
         s.heartbeat_s, s.poll_wait_s = float(s.heartbeat_s), float(s.poll_wait_s)
-        s.snapshot_every_s = float(s.snapshot_every_s)
+        s.snapshot_every_s, s.plan_every_s = float(s.snapshot_every_s), float(s.plan_every_s)
         if isinstance(s.rules, str):
             s.rules = tuple(r.strip() for r in s.rules.split(",") if r.strip())
         s.rules = check_rules(s.rules)

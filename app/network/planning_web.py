@@ -69,6 +69,7 @@ def auto():
 
 
 def register_planning(app: Flask) -> Flask:
-    """Add the rebalancing page to a router app made by create_router_app."""
-    app.register_blueprint(planning_board)
+    """Add the rebalancing page to a router app (create_router_app does; a second call changes nothing)."""
+    if planning_board.name not in app.blueprints:
+        app.register_blueprint(planning_board)
     return app

@@ -211,6 +211,12 @@ def create_router_app(ctx: RouterContext) -> Flask:
     app.extensions["wes_network"] = ctx
     app.register_blueprint(board)
     app.register_blueprint(api)
+    try:  # the rebalancing page needs the [forecast] extra; without it the router still routes
+        from app.network.planning_web import register_planning
+    except ImportError:
+        pass
+    else:
+        register_planning(app)
 
     @app.errorhandler(Problem)
     def _problem(p: Problem):
