@@ -50,6 +50,15 @@ def _check_put_id(name: str, value: str) -> None:
         raise validation_problem(f"{name} cannot be . or ..", name, "invalid")
 
 
+def _cancellation_reason() -> str:
+    """The body of a cancellation request (orders and transfers): {"reason": "..."} or nothing."""
+    body = json_body(optional=True)
+    if not isinstance(body, dict) or set(body) - {"reason"} or not isinstance(body.get("reason", ""), str) \
+            or len(body.get("reason", "")) > 500:
+        raise validation_problem("the body is {\"reason\": \"...\"} (at most 500 characters)", "reason", "invalid")
+    return body.get("reason", "")
+
+
 # ---- orders ------------------------------------------------------------------------------------
 
 @bp.put("/orders/<order_id>")
@@ -86,11 +95,8 @@ def list_orders():
 
 @bp.post("/orders/<order_id>/cancellation")
 def cancel_order(order_id: str):
-    body = json_body(optional=True)
-    if not isinstance(body, dict) or set(body) - {"reason"} or not isinstance(body.get("reason", ""), str) \
-            or len(body.get("reason", "")) > 500:
-        raise validation_problem("the body is {\"reason\": \"...\"} (at most 500 characters)", "reason", "invalid")
-    return jsonify(orders.request_cancellation(node().uow, order_id, body.get("reason", "")))
+    reason = _cancellation_reason()
+    return jsonify(orders.request_cancellation(node().uow, order_id, reason))
 
 
 # ---- transfer orders (v1.1): stock sent to another node; same rules as orders ---------------------
@@ -109,11 +115,8 @@ def get_transfer(transfer_id: str):
 
 @bp.post("/transfer-orders/<transfer_id>/cancellation")
 def cancel_transfer(transfer_id: str):
-    body = json_body(optional=True)
-    if not isinstance(body, dict) or set(body) - {"reason"} or not isinstance(body.get("reason", ""), str) \
-            or len(body.get("reason", "")) > 500:
-        raise validation_problem("the body is {\"reason\": \"...\"} (at most 500 characters)", "reason", "invalid")
-    return jsonify(transfers.request_transfer_cancellation(node().uow, transfer_id, body.get("reason", "")))
+    reason = _cancellation_reason()
+    return jsonify(transfers.request_transfer_cancellation(node().uow, transfer_id, reason))
 
 
 # ---- demand history (v1.1) ---------------------------------------------------------------------

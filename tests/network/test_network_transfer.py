@@ -8,59 +8,24 @@ from __future__ import annotations
 import pytest
 import requests
 
-from app.network.bootstrap import build_router
-from app.network.cli import RouterServer
-from app.network.config import NetworkSettings
-from app.network.nodeproc import NodeProcess, NodeSpec
 from app.network.services import nodes
-from app.network.web import create_router_app
-from app.network.workers import Workers
 from tests.helpers import wait_until
+
+from .demo_pair import demo_pair, inventory_item, node_get, receive_cartons_at
 
 TOKEN = "transfer-test-token"
 SKU = "SKU-00007"
 ADDRESS = {"name": "Ada", "street": "1 Main St", "city": "Paris", "postal_code": "75001", "country": "FR"}
-FLOOR = ("--floor-workers", "2", "--floor-pace", "0.05")
 
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
-    work = tmp_path_factory.mktemp("network-transfer")
-    settings = NetworkSettings.load(env={}, db=str(work / "router.db"), token=TOKEN, heartbeat_s=1.0,
-                                    poll_wait_s=2.0)
-    router = build_router(settings, start_workers=False)
-    server = RouterServer(create_router_app(router.ctx), "127.0.0.1", 0, 8)
-    procs = {n: NodeProcess(NodeSpec(n, lat, lon, region, f"{n}-token", demo_args=FLOOR), work,
-                            router_url=server.url, heartbeat_s=1.0, mode="demo")
-             for n, lat, lon, region in (("N1", 48.86, 2.35, "centre"), ("N2", 48.90, 2.60, "east"))}
-    workers = None
-    try:
-        for p in procs.values():
-            nodes.register_node(router.ctx, p.spec.node_id, p.registration())
-        for p in procs.values():
-            p.start(wait_s=120)
-        workers = Workers(router.ctx).start()
-        yield router.ctx, procs, server
-    finally:
-        if workers is not None:
-            workers.stop()
-        for p in procs.values():
-            p.stop(kill=True)
-        server.stop()
-        router.close()
+    with demo_pair(tmp_path_factory.mktemp("network-transfer"), TOKEN) as network:
+        yield network
 
 
-def _node_get(p: NodeProcess, path: str) -> requests.Response:
-    return requests.get(f"{p.base_url}/api/v1{path}", headers={"Authorization": f"Bearer {p.spec.token}"}, timeout=5)
-
-
-def _item(p: NodeProcess, sku: str) -> dict:
-    page = _node_get(p, "/inventory?limit=1000").json()   # the demo's 300 SKUs: one page
-    return next(i for i in page["items"] if i["sku"] == sku)
-
-
-def _on_hand(p: NodeProcess, sku: str) -> int:
-    return _item(p, sku)["on_hand"]
+def _on_hand(p, sku: str) -> int:
+    return inventory_item(p, sku)["on_hand"]
 
 
 def _router(server, method: str, path: str, **kw) -> requests.Response:
@@ -75,27 +40,16 @@ def test_a_transfer_is_shipped_at_n1_announced_and_received_at_n2_with_the_stock
     r = _router(server, "PUT", "/transfers/TR-1", json={"source": "N1", "destination": "N2",
                                                        "lines": [{"sku": SKU, "qty": 5}]})
     assert r.status_code == 201, r.text
-    assert _node_get(n1, "/transfer-orders/TR-1").json()["destination"] == "node:N2"
+    assert node_get(n1, "/transfer-orders/TR-1").json()["destination"] == "node:N2"
     # N1's floor workers pick, pack and ship it; the router sees transfer.shipped and announces it.
-    assert wait_until(lambda: _node_get(n2, "/inbound-shipments/TR-1").status_code == 200, timeout=60,
+    assert wait_until(lambda: node_get(n2, "/inbound-shipments/TR-1").status_code == 200, timeout=60,
                       interval=0.5), _router(server, "GET", "/transfers/TR-1").json()
-    asn = _node_get(n2, "/inbound-shipments/TR-1").json()
+    asn = node_get(n2, "/inbound-shipments/TR-1").json()
     assert asn["source"] == "node:N1"
-    shipped = _node_get(n1, "/transfer-orders/TR-1").json()
+    shipped = node_get(n1, "/transfer-orders/TR-1").json()
     assert shipped["status"] == "shipped" and shipped["cartons"]
     assert sum(line["qty"] for c in shipped["cartons"] for line in c["lines"]) == 5
-    # A receiving clerk at N2 scans the carton (the node's own service on its database file).
-    from app.db.engine import make_engines
-    from app.db.uow import UnitOfWork
-    from app.services.inbound import receive_carton
-
-    writer, reader = make_engines(str(n2.db), "NORMAL")
-    try:
-        for carton in shipped["cartons"]:
-            receive_carton(UnitOfWork(writer, reader), carton["carton_id"], "RECV-1")
-    finally:
-        writer.dispose()
-        reader.dispose()
+    receive_cartons_at(n2, shipped["cartons"])  # a receiving clerk at N2 scans the carton
     assert wait_until(lambda: _router(server, "GET", "/transfers/TR-1").json()["status"] == "received",
                       timeout=30, interval=0.3)
     doc = _router(server, "GET", "/transfers/TR-1").json()
@@ -106,7 +60,7 @@ def test_a_transfer_is_shipped_at_n1_announced_and_received_at_n2_with_the_stock
     def replica_matches_the_nodes() -> bool:
         with ctx.store.read() as s:
             replica = {n: nodes.available_stock(s, [n], [SKU])[n].get(SKU, 0) for n in procs}
-        return replica == {n: _item(p, SKU)["available"] for n, p in procs.items()}
+        return replica == {n: inventory_item(p, SKU)["available"] for n, p in procs.items()}
     assert wait_until(replica_matches_the_nodes, timeout=10, interval=0.3)
 
 

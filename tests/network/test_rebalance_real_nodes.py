@@ -11,85 +11,34 @@ import math
 import pytest
 import requests
 
-from app.network.bootstrap import build_router
-from app.network.cli import RouterServer
-from app.network.config import NetworkSettings
-from app.network.nodeproc import NodeProcess, NodeSpec
-from app.network.planning_web import register_planning
 from app.network.rebalance import RebalancePolicy
 from app.network.services import nodes, planning
-from app.network.web import create_router_app
-from app.network.workers import Workers
 from tests.helpers import wait_until
+
+from .demo_pair import demo_pair, inventory_item, node_get, receive_cartons_at
 
 TOKEN = "plan-test-token"
 SKU = "SKU-00011"
-FLOOR = ("--floor-workers", "2", "--floor-pace", "0.05")
 
 
 @pytest.fixture(scope="module")
 def network(tmp_path_factory):
-    work = tmp_path_factory.mktemp("network-plan")
-    settings = NetworkSettings.load(env={}, db=str(work / "router.db"), token=TOKEN, heartbeat_s=1.0,
-                                    poll_wait_s=2.0)
-    router = build_router(settings, start_workers=False)
-    server = RouterServer(register_planning(create_router_app(router.ctx)), "127.0.0.1", 0, 8)
-    procs = {n: NodeProcess(NodeSpec(n, lat, lon, region, f"{n}-token", demo_args=FLOOR), work,
-                            router_url=server.url, heartbeat_s=1.0, mode="demo")
-             for n, lat, lon, region in (("N1", 48.86, 2.35, "centre"), ("N2", 48.90, 2.60, "east"))}
-    workers = None
-    try:
-        for p in procs.values():
-            nodes.register_node(router.ctx, p.spec.node_id, p.registration())
-        for p in procs.values():
-            p.start(wait_s=120)
-        workers = Workers(router.ctx).start()
-        yield router.ctx, procs, server
-    finally:
-        if workers is not None:
-            workers.stop()
-        for p in procs.values():
-            p.stop(kill=True)
-        server.stop()
-        router.close()
-
-
-def _node_get(p: NodeProcess, path: str) -> requests.Response:
-    return requests.get(f"{p.base_url}/api/v1{path}", headers={"Authorization": f"Bearer {p.spec.token}"}, timeout=5)
-
-
-def _item(p: NodeProcess, sku: str) -> dict:
-    page = _node_get(p, "/inventory?limit=1000").json()   # the demo's SKUs in one page (cursors are opaque)
-    return next(i for i in page["items"] if i["sku"] == sku)
-
-
-def _receive_cartons_at(p: NodeProcess, cartons: list[dict]) -> None:
-    """A receiving clerk at the destination scans each carton (the node's own service)."""
-    from app.db.engine import make_engines
-    from app.db.uow import UnitOfWork
-    from app.services.inbound import receive_carton
-
-    writer, reader = make_engines(str(p.db), "NORMAL")
-    try:
-        for carton in cartons:
-            receive_carton(UnitOfWork(writer, reader), carton["carton_id"], "RECV-1")
-    finally:
-        writer.dispose()
-        reader.dispose()
+    with demo_pair(tmp_path_factory.mktemp("network-plan"), TOKEN) as network:
+        yield network
 
 
 def test_an_approved_plan_is_shipped_announced_received_and_moves_the_stock(network):
     ctx, procs, server = network
     n1, n2 = procs["N1"], procs["N2"]
-    assert wait_until(lambda: all(_node_get(p, "/status").status_code == 200 for p in procs.values()), timeout=30)
-    before = {n: _item(p, SKU) for n, p in procs.items()}
+    assert wait_until(lambda: all(node_get(p, "/status").status_code == 200 for p in procs.values()), timeout=30)
+    before = {n: inventory_item(p, SKU) for n, p in procs.items()}
     stock = before["N1"]["available"]
     assert stock > 0
 
     def replica_caught_up() -> bool:  # the plan is made against the router's replica, not the nodes
         with ctx.store.read() as s:
             seen = nodes.available_stock(s, list(procs), [SKU])
-        return all(seen[n].get(SKU, 0) == _item(p, SKU)["available"] for n, p in procs.items())
+        return all(seen[n].get(SKU, 0) == inventory_item(p, SKU)["available"] for n, p in procs.items())
     assert wait_until(replica_caught_up, timeout=60)
     # N2's customers buy the SKU (a week of cover is more than N2 holds); N1's barely do.
     history = {("N1", SKU): [0, 1] * 14, ("N2", SKU): [stock // 2] * 28}
@@ -107,19 +56,19 @@ def test_an_approved_plan_is_shipped_announced_received_and_moves_the_stock(netw
     answer = requests.post(f"{server.url}/planning/plans/{plan['plan_id']}/approve", timeout=30)
     assert answer.status_code == 200 and f"plan {plan['plan_id']} issued" in answer.text
     transfer_id = transfer["transfer_id"]
-    assert _node_get(n1, f"/transfer-orders/{transfer_id}").json()["destination"] == "node:N2"
+    assert node_get(n1, f"/transfer-orders/{transfer_id}").json()["destination"] == "node:N2"
 
     # N1's floor workers ship it; the router's workers see transfer.shipped and announce it to N2.
-    assert wait_until(lambda: _node_get(n2, f"/inbound-shipments/{transfer_id}").status_code == 200,
+    assert wait_until(lambda: node_get(n2, f"/inbound-shipments/{transfer_id}").status_code == 200,
                       timeout=90, interval=0.5), planning.get_plan(ctx, plan["plan_id"])
-    shipped = _node_get(n1, f"/transfer-orders/{transfer_id}").json()
+    shipped = node_get(n1, f"/transfer-orders/{transfer_id}").json()
     assert shipped["status"] == "shipped"
     assert sum(line["qty"] for c in shipped["cartons"] for line in c["lines"]) == qty
-    _receive_cartons_at(n2, shipped["cartons"])
+    receive_cartons_at(n2, shipped["cartons"])
 
     assert wait_until(lambda: planning.follow_issued_plans(ctx) == 1 or
                       planning.get_plan(ctx, plan["plan_id"])["status"] == "received", timeout=30, interval=0.5)
     done = planning.get_plan(ctx, plan["plan_id"])
     assert done["status"] == "received" and done["transfers"][0]["received"] == {SKU: qty}
-    assert _item(n1, SKU)["on_hand"] == before["N1"]["on_hand"] - qty
-    assert _item(n2, SKU)["on_hand"] == before["N2"]["on_hand"] + qty
+    assert inventory_item(n1, SKU)["on_hand"] == before["N1"]["on_hand"] - qty
+    assert inventory_item(n2, SKU)["on_hand"] == before["N2"]["on_hand"] + qty
