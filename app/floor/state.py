@@ -16,6 +16,9 @@ class PickState:
     location_ok: bool = False
     button_qty: int | None = None
     awaiting_tote: bool = False
+    item_ok: bool = False  # the current task's item was scanned: the rest may be keyed in
+    totes_pending: list = field(default_factory=list)  # cart setup: orders still waiting for a tote scan
+    routes: list | None = None  # a finished cart: each tote and where it goes next
     picked_orders: list = field(default_factory=list)
 
 

@@ -336,6 +336,7 @@ def test_every_floor_write_replayed_with_its_request_id_books_once(kiosk):
     b = Browser(server.url)
     b.login("PICK-1", "BADGE-0001", "1111")
     b.post("PICK-1/act/start_batch", {"mode": "cluster", "max_orders": "6"})
+    b.post("PICK-1/scan", {"code": "TOTE-1"})  # cart setup: the order's tote
     body = {"location": "A-01-01", "item": gtin(1), "qty": 1, "request_id": "hh-1"}
     url = f"{server.url}/kiosk/stations/PICK-1/picks"
     first = b.http.post(url, json=body, headers={"X-CSRF-Token": b.csrf}, timeout=5).json()

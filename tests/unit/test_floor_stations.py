@@ -21,10 +21,18 @@ def pick_all(director, station, badge, pin, mode="cluster"):
     out = director.act(station, "start_batch", mode=mode)
     assert out.ok, out.message
     st = director.view(station)
+    n = 0
+    while st.pick.totes_pending:  # cart setup: one tote per order (one for a bulk cart)
+        n += 1
+        assert director.handle_scan(station, f"TOTE-{station}-{n}").ok
     while st.pick.task is not None:
-        director.handle_scan(station, st.pick.task["location"])
-        out = director.act(station, "confirm_qty", qty=str(st.pick.task["remaining"]))
+        task = st.pick.task
+        director.handle_scan(station, task["location"])
+        out = director.handle_scan(station, gtin(int(task["sku"][-5:])))  # the first unit is always scanned
         assert out.ok, out.message
+        if st.pick.task is not None and st.pick.task["task_id"] == task["task_id"]:
+            out = director.act(station, "confirm_qty", qty=str(st.pick.task["remaining"]))
+            assert out.ok, out.message
     return st.pick.batch
 
 
@@ -87,7 +95,7 @@ def test_packing_refuses_a_wrong_item_and_keeps_what_was_scanned(floor):
     assert director.handle_scan("PACK-1", batch["orders"][0]["tote"]).ok
     assert director.handle_scan("PACK-1", gtin(1)).ok
     out = director.handle_scan("PACK-1", gtin(7))
-    assert not out.ok and out.sound == "error" and "not in this order" in out.message
+    assert not out.ok and out.sound == "error" and "Wrong item: scanned 4006380000070 (SKU-00007 " in out.message and "Expected: SKU-00004 " in out.message
     out = director.handle_scan("PACK-1", gtin(1))
     assert not out.ok and "already packed" in out.message
     st = director.view("PACK-1")
