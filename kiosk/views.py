@@ -187,7 +187,8 @@ def jobs(sid: str, ref: str):
     st = f.station(sid)
     if not f.holds(current_session(f), st):
         return _message_page(f"Log in at {sid} first", 403)
-    return render_template("_jobs.html", st=st, jobs=f.flows["pack"].jobs(ref), ref=ref)
+    return render_template("_label_status.html", st=st, jobs=f.flows["pack"].jobs(ref), ref=ref,
+                           label_and_slip=f.flows["pack"].label_and_slip(ref))
 
 
 @bp.get("/stations/<sid>/overview")
@@ -227,6 +228,9 @@ def _screen(sid: str, full: bool = False, confirm: dict | None = None):
         ctx["last"], ctx["seq"], ctx["screen"] = st.last, st.seq, st.screen
         if st.screen == "pack" and st.pack.package:
             ctx["jobs"] = f.flows["pack"].jobs(st.pack.package["order_id"])
+            ctx["label_and_slip"] = f.flows["pack"].label_and_slip(st.pack.package["order_id"])
+        if st.screen == "dock":
+            ctx["dock_board"] = f.flows["dock"].board()
     else:
         # a free station's own scanner speaks to whoever stands at its screen; a held one's does not
         mine, station = session.last, st.last if st.holder is None else None

@@ -35,6 +35,12 @@ class PackState:
 
 
 @dataclass
+class DockState:
+    last: dict | None = None  # the last package handed over
+    closed: dict | None = None  # the last manifest closed here (its packages and those left behind)
+
+
+@dataclass
 class ReceiveState:
     asn: dict | None = None
     receipt: dict | None = None
@@ -63,6 +69,7 @@ class Station:
     pick: PickState = field(default_factory=PickState)
     putwall: PutState = field(default_factory=PutState)
     pack: PackState = field(default_factory=PackState)
+    dock: DockState = field(default_factory=DockState)
     receive: ReceiveState = field(default_factory=ReceiveState)
     supervise: SuperviseState = field(default_factory=SuperviseState)
     # the light this station has lit: (zone, address, qty, color, blink)
@@ -94,7 +101,7 @@ class Station:
 
     def clear_work(self) -> None:
         """Forget every mode's work (logout, another operator takes over)."""
-        self.pick, self.putwall, self.pack = PickState(), PutState(), PackState()
+        self.pick, self.putwall, self.pack, self.dock = PickState(), PutState(), PackState(), DockState()
         self.receive, self.supervise = ReceiveState(), SuperviseState()
         self.mode, self.pending_badge, self.light_missing = None, None, False
         self.replies.clear()

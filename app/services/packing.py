@@ -12,7 +12,7 @@ from app.domain.orders import OrderStatus as S
 from app.domain.packing import CARTONS, PackLine, is_complete, suggest_carton, verify_unit, weight_within_tolerance
 
 from .common import describe_scan, describe_sku, get_order, sku_by_barcode, transition
-from .demand import add_demand
+from . import manifests
 from .picking import next_stop
 from .printing import enqueue_print_tx
 
@@ -174,27 +174,19 @@ def _free_cubby(session: Session, order_id: str) -> None:
 
 
 def ship(uow: UnitOfWork, code: str, operator: str | None = None) -> dict:
-    """Scan at the dock (tracking number, SSCC or order id): the carrier has it."""
+    """Hand a whole order over at once (tracking number, SSCC or order id): every package not yet
+    loaded goes onto its carrier's open manifest, and the order ships. The dock screen loads
+    package by package (app/services/dock.py)."""
     with uow.write() as tx:
         s = tx.session
         order = _order_for_code(s, code)
         if order.status != S.PACKED:
             raise errors.IllegalTransition(f"order {order.id} is {order.status}; only packed orders can ship")
-        packages = []
-        shipment = None
-        for sh in s.exec(select(Shipment).where(Shipment.order_id == order.id, Shipment.status == "packed")):
-            sh.status, sh.shipped_at = "shipped", tx.now
-            s.add(sh)
-            shipment = sh
-            for p in s.exec(select(Package).where(Package.shipment_id == sh.id)):
-                packages.append({"package_no": p.package_no, "tracking_number": p.tracking_number, "sscc": p.sscc,
-                                 "weight_g": p.weight_g, "lines": p.lines})
-        lines = _lines(s, order.id)
-        for l in lines:
-            l.qty_shipped = l.qty_packed
-            s.add(l)
-        if order.kind == "customer":
-            add_demand(tx, [(l.sku_code, 0, l.qty_shipped, 0) for l in lines])
-        transition(tx, order, S.SHIPPED, {"shipment_id": shipment.public_id if shipment else None,
-                                          "carrier": shipment.carrier if shipment else None, "packages": packages})
+        for pkg in manifests.packages_not_loaded(tx, order.id):
+            manifests.load(tx, pkg, s.get(Shipment, pkg.shipment_id).carrier, operator)
+        manifests.ship_when_loaded(tx, order)
+        packages = [{"package_no": p.package_no, "tracking_number": p.tracking_number, "sscc": p.sscc,
+                     "weight_g": p.weight_g, "lines": p.lines}
+                    for p in s.exec(select(Package).join(Shipment, Shipment.id == Package.shipment_id)
+                                    .where(Shipment.order_id == order.id, Shipment.status == "shipped"))]
         return {"order_id": order.id, "status": order.status, "packages": packages}

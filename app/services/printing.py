@@ -10,7 +10,7 @@ from app.db.tables import PrintJob
 from app.db.uow import Tx, UnitOfWork, db_time
 from app.domain import errors
 
-DOCUMENTS = ("shipping_label", "packing_slip", "tote_label", "location_label")
+DOCUMENTS = ("shipping_label", "packing_slip", "tote_label", "location_label", "manifest")
 MAX_BACKOFF_S = 60
 
 

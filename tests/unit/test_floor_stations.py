@@ -102,23 +102,49 @@ def test_packing_refuses_a_wrong_item_and_keeps_what_was_scanned(floor):
     assert [l["packed"] for l in st.pack.pack["lines"]] == [1, 0]
 
 
-def test_close_package_queues_label_and_slip_on_the_station_printer_then_ship_at_dock(floor):
+def test_close_package_queues_label_and_slip_then_the_order_ships_only_when_the_dock_loads_it(floor):
+    from app.services import dock
+
     node, director, lights = floor
     add_order(node.uow, "O-1", ("SKU-00001", 1))
+    add_order(node.uow, "O-2", ("SKU-00004", 1))
     batch = pick_all(director, "PICK-1", "BADGE-0001", "1111")
     director.login("PACK-1", "BADGE-0003", "3333")
-    director.handle_scan("PACK-1", batch["orders"][0]["tote"])
-    assert not director.act("PACK-1", "close_package").ok  # nothing scanned yet
-    director.handle_scan("PACK-1", gtin(1))
-    out = director.act("PACK-1", "close_package", carton="M", weight_g="")
-    assert out.ok, out.message
-    st = director.view("PACK-1")
-    jobs = director.floor.flows["pack"].jobs("O-1")
+    tracking = {}
+    for order in batch["orders"]:
+        director.handle_scan("PACK-1", order["tote"])
+        if order["order_id"] == "O-1":
+            assert not director.act("PACK-1", "close_package").ok  # nothing scanned yet
+        director.handle_scan("PACK-1", gtin(1 if order["order_id"] == "O-1" else 4))
+        out = director.act("PACK-1", "close_package", carton="M", weight_g="")
+        assert out.ok and "take the package to the dock" in out.message
+        tracking[order["order_id"]] = director.view("PACK-1").pack.package["tracking_number"]
+    flow = director.floor.flows["pack"]
+    jobs = flow.jobs("O-2")
     assert {j["document"] for j in jobs} == {"shipping_label", "packing_slip"} and {j["printer"] for j in jobs} == {"lp-1"}
-    assert director.act("PACK-1", "reprint", job_id=str(jobs[0]["id"])).ok
-    out = director.handle_scan("PACK-1", st.pack.package["tracking_number"])
-    assert out.ok and "shipped" in out.message
+    shown = flow.label_and_slip("O-2")  # "Reprint label" reprints the label, "Reprint slip" the slip
+    assert shown["label"]["document"] == "shipping_label" and shown["slip"]["document"] == "packing_slip"
+    assert director.act("PACK-1", "reprint", job_id=str(shown["label"]["id"])).ok
+    assert flow.label_and_slip("O-2")["label"]["id"] > shown["label"]["id"]
+    out = director.handle_scan("PACK-1", tracking["O-1"])  # the label scanned at the bench ships nothing
+    assert not out.ok and "take its package to the dock" in out.message
+    assert order_service.get_order_view(node.uow, "O-1")["status"] == "packed"
+    assert not director.login("DOCK-1", "BADGE-0001", "1111").ok or director.view("DOCK-1").mode != "dock"
+    assert director.login("DOCK-1", "BADGE-0003", "3333").ok and director.view("DOCK-1").mode == "dock"
+    out = director.handle_scan("DOCK-1", tracking["O-1"])
+    assert out.ok and "on the parcel manifest" in out.message and "Order O-1 shipped" in out.message
     assert order_service.get_order_view(node.uow, "O-1")["status"] == "shipped"
+    again = director.handle_scan("DOCK-1", tracking["O-1"])
+    assert not again.ok and "already" in again.message
+    out = director.act("DOCK-1", "close_manifest", carrier="parcel")  # asked once more first
+    assert out.data.get("confirm") and "1 package(s) for parcel are still at the dock" in out.message
+    out = director.act("DOCK-1", "close_manifest", carrier="parcel", confirm="yes")
+    assert out.ok and out.sound == "short" and "1 package(s) left behind" in out.message
+    closed = director.view("DOCK-1").dock.closed
+    assert [p["order_id"] for p in closed["packages"]] == ["O-1"]
+    assert [p["order_id"] for p in closed["left_behind"]] == ["O-2"] and closed["print_job"]
+    assert order_service.get_order_view(node.uow, "O-2")["status"] == "packed"
+    assert dock.board(node.uow)["manifests"] == []
 
 
 def test_receiving_counts_repeated_item_scans_and_reports_discrepancies(floor):
