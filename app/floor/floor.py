@@ -63,7 +63,10 @@ class Floor:
         self.actions = action_table.table(self._own_actions(), *(f.actions() for f in self.flows.values()))
         self._stations: dict[str, Station] = {}
         self._stations_lock = threading.Lock()
-        self._seq = itertools.count(1)
+        # Outcome numbers keep growing over a restart (they start at the boot's millisecond): an
+        # open page ignores a screen numbered below the one it shows, so a restarted node whose
+        # numbers began at 1 again would never update it.
+        self._seq = itertools.count(int(clock() * 1000))
         self._observers: list[Callable[[str, Outcome], None]] = []
         self._swept_at = 0.0
         for s in self.sessions.restore():
