@@ -229,6 +229,8 @@ def _screen(sid: str, full: bool = False, confirm: dict | None = None):
         if st.screen == "pack" and st.pack.package:
             ctx["jobs"] = f.flows["pack"].jobs(st.pack.package["order_id"])
             ctx["label_and_slip"] = f.flows["pack"].label_and_slip(st.pack.package["order_id"])
+        if st.screen == "putwall":
+            ctx["wall"] = f.flows["putwall"].wall()
         if st.screen == "dock":
             ctx["dock_board"] = f.flows["dock"].board()
     else:

@@ -75,6 +75,32 @@ def test_put_wall_refuses_the_wrong_cubby_and_keeps_the_light(floor):
     assert not out.ok and "PW-01" in out.message and lights["PW"].lit["PW01"].qty == 1
 
 
+def test_put_wall_lights_the_quantity_needed_and_puts_several_units_at_once(floor):
+    node, director, lights = floor
+    add_order(node.uow, "O-B1", ("SKU-00002", 3))
+    add_order(node.uow, "O-B2", ("SKU-00002", 1))
+    pick_all(director, "PICK-2", "BADGE-0002", "2222", mode="bulk")
+    director.login("PUTWALL-1", "BADGE-0001", "1111")
+    flow = director.floor.flows["putwall"]
+    assert flow.wall()["units_on_cart"] == 4
+    out = director.handle_scan("PUTWALL-1", gtin(2))
+    st = director.view("PUTWALL-1")
+    cubby = st.putwall.put["cubby"]
+    address = cubby.replace("-", "")
+    assert "3 needed" in out.message and lights["PW"].lit[address].qty == 3  # the quantity still needed
+    assert director.handle_scan("PUTWALL-1", gtin(2)).ok  # a repeated scan: two in hand
+    assert director.act("PUTWALL-1", "put_count", change="more").ok  # or +: three
+    assert not director.act("PUTWALL-1", "put_count", change="sideways").ok
+    assert st.putwall.put["count"] == 3
+    assert not director.handle_scan("PUTWALL-1", gtin(2)).ok  # a fourth would be more than the order needs
+    out = director.handle_scan("PUTWALL-1", cubby)
+    assert out.ok and "complete" in out.message  # three units, one confirmation
+    wall = flow.wall()
+    assert wall["units_on_cart"] == 1
+    assert {c["cubby"]: c["state"] for c in wall["cubbies"]}[cubby] == "complete"
+    assert sum(1 for c in wall["cubbies"] if c["state"] == "free") == len(wall["cubbies"]) - 1
+
+
 def test_put_wall_button_confirms_the_put(floor):
     node, director, lights = floor
     add_order(node.uow, "O-B1", ("SKU-00002", 1), ("SKU-00005", 1))
