@@ -18,6 +18,7 @@ from app.domain.stock import ADJUSTMENT_REASONS, SHORT_REASONS
 from app.floor import Floor, SessionPolicy
 from app.floor.streams import StreamRefused
 from app.services import operators, printing, supervision
+from app.services.inbound import BLIND_REASONS
 
 from .sessions import current_session, send_cookie
 
@@ -83,7 +84,7 @@ def _headers(response):
 @bp.app_context_processor
 def _globals():
     return {"SHORT_REASONS": sorted(SHORT_REASONS), "ADJUSTMENT_REASONS": sorted(ADJUSTMENT_REASONS),
-            "CARTONS": [c.code for c in CARTONS], "MODE_TITLES": MODE_TITLES}
+            "CARTONS": [c.code for c in CARTONS], "MODE_TITLES": MODE_TITLES, "BLIND_REASONS": BLIND_REASONS, "may": may}
 
 
 @bp.errorhandler(errors.NotFound)

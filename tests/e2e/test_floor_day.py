@@ -229,11 +229,13 @@ def test_a_day_on_the_floor(page, floor_server):
     scan(page, "ASN-1")
     scan(page, gtin(3))
     page.fill("#receive input[name=qty]", "4")
-    tap(page, "#receive button:has-text('Set qty')")
+    tap(page, "#set-qty")
     scan(page, page.locator("#receipt-location").inner_text())
     expect(message(page)).to_contain_text("Received 4")
     screenshot(page, "receive")
     tap(page, "#complete-asn")
+    expect(page.locator("#confirm")).to_contain_text("4 of 5 unit(s) received")  # asked once more
+    tap(page, "#confirm-yes")
     expect(page.locator("#discrepancies")).to_contain_text("-1")
 
     # -- supervisor -------------------------------------------------------------------------------

@@ -185,8 +185,51 @@ def test_receiving_counts_repeated_item_scans_and_reports_discrepancies(floor):
     where = st.receive.receipt["location"]
     out = director.handle_scan("RECV-1", where)
     assert out.ok and "Received 2" in out.message
-    out = director.act("RECV-1", "complete_asn")
-    assert out.sound == "error" and st.receive.asn_done["discrepancies"][0]["qty_received"] == 2
+    out = director.act("RECV-1", "complete_asn")  # 2 of 3: asked once more, nothing completed yet
+    assert out.data.get("confirm") and "2 of 3 unit(s) received" in out.message and st.receive.asn is not None
+    out = director.act("RECV-1", "complete_asn", confirm="yes")
+    assert out.ok and out.sound == "short" and st.receive.asn_done["discrepancies"][0]["qty_received"] == 2
+    from app.services import feed
+    received = [e for e in feed.read_events(node.uow, "N1", limit=500)["events"] if e["type"] == "inbound.received"]
+    assert received[-1]["data"]["lines"] == [{"sku": "SKU-00003", "qty_expected": 3, "qty_received": 2, "discrepancy": -1}]
+
+
+def test_a_lot_tracked_item_asks_its_lot_right_after_the_scan(floor):
+    node, director, lights = floor
+    inbound.put_inbound(node.uow, "ASN-L", {"source": "supplier:ACME", "lines": [{"sku": "SKU-00010", "qty": 2}]})
+    director.login("RECV-1", "BADGE-0003", "3333")
+    director.handle_scan("RECV-1", "ASN-L")
+    out = director.handle_scan("RECV-1", gtin(10))
+    st = director.view("RECV-1")
+    assert "enter its lot" in out.message and st.receive.receipt["need_lot"]
+    assert director.handle_scan("RECV-1", gtin(10)).ok  # counting on is fine
+    out = director.handle_scan("RECV-1", st.receive.receipt["location"] or "A-01-20")
+    assert not out.ok and "Enter the lot" in out.message
+    assert not director.act("RECV-1", "receive_lot", lot="L-7", expiry="31/03/2027").ok
+    assert director.act("RECV-1", "receive_lot", lot="L-7", expiry="2027-03-31").ok
+    out = director.handle_scan("RECV-1", st.receive.receipt["location"] or "A-01-20")
+    assert out.ok and "Received 2" in out.message
+    lots = {r["lot"] for r in inventory.stock_at(node.uow, gtin(10))}
+    assert "L-7" in lots
+
+
+def test_a_blind_receipt_is_for_supervisors_with_a_reason(floor):
+    node, director, lights = floor
+    director.login("RECV-1", "BADGE-0003", "3333")
+    out = director.act("RECV-1", "blind_receipt", reason="no-notice")
+    assert not out.ok and out.code == "not-allowed"
+    director.login("RECV-1", "BADGE-0004", "4444")
+    director.act("RECV-1", "set_mode", mode="receive")
+    assert not director.act("RECV-1", "blind_receipt", reason="because").ok
+    out = director.act("RECV-1", "blind_receipt", reason="no-notice")
+    assert out.ok and "Blind receipt BLIND-" in out.message
+    director.handle_scan("RECV-1", gtin(3))
+    st = director.view("RECV-1")
+    assert director.handle_scan("RECV-1", st.receive.receipt["location"]).ok
+    assert director.act("RECV-1", "complete_asn").data.get("confirm")
+    out = director.act("RECV-1", "complete_asn", confirm="yes")
+    assert out.ok and st.receive.asn_done["source"] == "blind:no-notice"
+    assert st.receive.asn_done["lines"] == [{"sku": "SKU-00003", "qty": 0, "qty_received": 1}]
 
 
 def test_supervisor_counts_and_adjusts_with_reason_codes(floor):
