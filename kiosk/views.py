@@ -211,9 +211,7 @@ def _overview_data() -> dict:
         "stations": floor().stations(),
         "checks": n.devices.checks() if n.devices is not None else {},
         "print_queue": printing.print_queue(n.uow, limit=15),
-        "exceptions": supervision.open_exceptions(n.uow, limit=20),
-        "exception_orders": supervision.orders_in(n.uow, ("exception",)),
-        "cancel_pending": supervision.orders_in(n.uow, ("cancel_pending",)),
+        **supervision.exception_board(n.uow, limit=20),
         "locked_badges": operators.locked_badges(n.uow),
     }
 

@@ -34,7 +34,7 @@ def seq(page) -> int:
     return int(page.locator("#screen-state").get_attribute("data-seq"))
 
 
-def after(page, before: int, timeout_s: float = 10.0) -> None:
+def after(page, before: int, timeout_s: float = 20.0) -> None:
     """Wait for a newer screen. Polled from here: the pages' CSP forbids the eval that
     wait_for_function would need."""
     deadline = time.monotonic() + timeout_s

@@ -269,3 +269,19 @@ def test_a_whole_announced_carton_is_received_by_scanning_it_then_its_location(f
     again = director.handle_scan("RECV-1", "006141410000000019")
     assert not again.ok and "completed" in again.message
     assert sum(r["on_hand"] for r in inventory.stock_at(node.uow, "A-01-03") if r["sku"] == "SKU-00003") == after
+
+
+def test_one_short_is_one_row_per_problem_on_the_supervisor_board(floor):
+    from app.services import supervision
+
+    node, director, lights = floor
+    inventory.count_stock(node.uow, "SKU-00001", "A-01-01", 1)  # nothing elsewhere: the short is real
+    add_order(node.uow, "O-1", ("SKU-00001", 1), ("SKU-00004", 1))  # fill_or_kill: the short stops the order
+    director.login("PICK-1", "BADGE-0001", "1111")
+    director.start_batch("PICK-1", ["O-1"])
+    director.handle_scan("PICK-1", "A-01-01")
+    assert director.act("PICK-1", "short", reason="empty-bin", qty_found="0").ok
+    board = supervision.exception_board(node.uow)
+    assert [o["order_id"] for o in board["exception_orders"]] == ["O-1"]  # the order: retry or close
+    assert [(e["kind"], e["subject"]) for e in board["exceptions"]] == [("short-pick", "A-01-01")]  # the bin: count it
+    assert len(supervision.open_exceptions(node.uow)) == 2  # the order's own record is not listed twice
