@@ -186,6 +186,19 @@ def test_a_three_zone_order_picked_pick_and_pass_to_the_dock_on_a_handheld(handh
     shot(page, "dock-manifest-closed")
     assert orders.get_order_view(uow, "O-1Z")["status"] == "packed"
 
+    # -- supervisor at 360: exceptions first, the header on one line, badges not broken mid-word ---
+    login(page, base, "RECV-1", "BADGE-0004", "4444")
+    expect(page.locator("#overview #exceptions")).to_be_visible()
+    expect(page.locator("#overview #print-queue")).to_be_visible()
+    exc = page.locator("#overview #exceptions").bounding_box()
+    tiles = page.locator("#overview .stats").bounding_box()
+    assert exc["y"] < tiles["y"]
+    assert page.locator("header.bar").bounding_box()["height"] < 70
+    cell = page.locator("#overview td", has_text="BADGE-0001").first
+    assert cell.evaluate("el => el.scrollWidth <= el.parentElement.parentElement.scrollWidth")
+    assert cell.bounding_box()["height"] < 2.2 * float(cell.evaluate("el => parseFloat(getComputedStyle(el).lineHeight) || 20"))
+    shot(page, "supervisor")
+
 
 def test_a_stopped_node_a_restart_and_an_ended_login_under_an_open_page(browser, tmp_path):
     settings = make_settings(tmp_path, devices="simulated")
