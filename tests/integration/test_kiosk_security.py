@@ -230,6 +230,7 @@ def test_two_hundred_open_streams_leave_the_api_and_the_floor_answering(kiosk):
     picker = Browser(server.url)
     picker.login("PICK-1", "BADGE-0001", "1111")
     picker.post("PICK-1/act/start_batch", {"mode": "cluster", "max_orders": "6"})
+    picker.post("PICK-1/scan", {"code": "TOTE-1"})  # cart setup: the order's tote
     socks = []
     try:
         anonymous = [_open_stream(server.port, None) for _ in range(100)]
@@ -361,6 +362,7 @@ def test_a_replay_after_a_restart_is_recognised_from_the_database(tmp_path):
     b = Browser(server.url)
     b.login("PICK-1", "BADGE-0001", "1111")
     b.post("PICK-1/act/start_batch", {"mode": "cluster", "max_orders": "6"})
+    b.post("PICK-1/scan", {"code": "TOTE-1"})  # cart setup: the order's tote
     body = {"location": "A-01-01", "item": gtin(1), "qty": 1, "request_id": "before-crash"}
     assert b.http.post(f"{server.url}/kiosk/stations/PICK-1/picks", json=body, timeout=5,
                        headers={"X-CSRF-Token": b.csrf}).json()["ok"]
