@@ -132,9 +132,23 @@
   document.addEventListener("htmx:afterRequest", function (e) {
     if (e.detail.successful && body.dataset.conn === "lost") recovered();
   });
-  document.addEventListener("htmx:afterRequest", function (e) {
-    if (e.detail.elt && e.detail.elt.id === "scanform") { e.detail.elt.reset(); }
-  });
+  // Scans are sent one after another, in the order they were read: the field is cleared at once
+  // (a wedge scanner may type the next code while the last one is still on its way), and each
+  // code goes in its own request, so none is merged, replaced or dropped by a request in flight.
+  var scans = Promise.resolve();
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form || form.id !== "scanform") return;
+    e.preventDefault();
+    e.stopPropagation();
+    var field = scanField(), code = field ? field.value : "";
+    if (field) field.value = "";
+    if (!code.trim()) return;
+    scans = scans.then(function () {
+      return htmx.ajax("POST", form.dataset.scanUrl, { source: form, target: "#screen", swap: "innerHTML",
+                                                       values: { code: code } });
+    }).catch(function () {});
+  }, true);
   focusScan();
   function refresh() { htmx.ajax("GET", body.dataset.screen, { target: "#screen", swap: "innerHTML" }); }
   var polling = null;

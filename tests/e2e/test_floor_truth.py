@@ -211,12 +211,16 @@ def test_a_stopped_node_a_restart_and_an_ended_login_under_an_open_page(browser,
     page = context.new_page()
     other = None
     try:
-        add_order(node.uow, "O-1", ("SKU-00001", 1))
+        add_order(node.uow, "O-1", ("SKU-00001", 2))
         login(page, base, "PICK-1", "BADGE-0001", "1111")
         tap(page, "#start-cluster")
         scan(page, "TOTE-1")
         expect(page.locator("#task-location")).to_have_text("A-01-01")
         page.locator("#scan").click()
+        for code in ("A-01-01", gtin(1)):  # a wedge scanner types the next code before the answer
+            page.fill("#scan", code)
+            page.press("#scan", "Enter")
+        expect(page.locator("#task-remaining")).to_have_text("1")  # both scans counted, in order
 
         # -- the node stops: a scan is not swallowed --------------------------------------------------
         node.floor.close()
@@ -268,3 +272,70 @@ def test_without_javascript_the_station_says_the_kiosk_needs_it(browser, floor_s
         assert "needs JavaScript" in page.content()
     finally:
         context.close()
+
+
+def test_put_wall_quantities_and_receiving_without_traps_on_a_handheld(handheld, floor_server):
+    page = handheld
+    node, server = floor_server
+    uow, base = node.uow, server.url
+    add_order(uow, "O-P1", ("SKU-00002", 3))
+    add_order(uow, "O-P2", ("SKU-00002", 1))
+    login(page, base, "PICK-2", "BADGE-0002", "2222")
+    tap(page, "#start-bulk")
+    scan(page, "TOTE-BULK")  # a bulk cart has one tote
+    while page.locator("#task-location").count():
+        pick_current(page)
+    expect(page.locator("#tote-routes")).to_contain_text("put wall")
+    tap(page, "#zone-done")
+
+    # -- put wall: the light shows what the order still needs; several units, one confirmation ------
+    login(page, base, "PUTWALL-1", "BADGE-0002", "2222")
+    expect(page.locator("#units-on-cart")).to_have_text("4")
+    scan(page, gtin(2))
+    expect(page.locator("#light")).to_have_attribute("data-qty", "3")
+    expect(page.locator("#put-count")).to_have_text("1")
+    page.wait_for_timeout(350)  # the scan pipeline drops a repeat within 0.3 s
+    scan(page, gtin(2))
+    expect(page.locator("#put-count")).to_have_text("2")
+    tap(page, "#put-more")
+    expect(page.locator("#put-confirm")).to_have_text("Put 3 done")
+    cubby = page.locator("#put-cubby").inner_text()
+    shot(page, "putwall-quantity")
+    scan(page, cubby)
+    expect(message(page)).to_contain_text("O-P1 complete")
+    expect(page.locator(f"#wall-map [data-cubby='{cubby}']")).to_have_attribute("data-state", "complete")
+    expect(page.locator("#units-on-cart")).to_have_text("1")
+    shot(page, "putwall-map")
+
+    # -- receiving: lot right after the scan, a discrepancy asked once more ------------------------
+    from app.services import inbound
+
+    inbound.put_inbound(uow, "ASN-9", {"source": "supplier:ACME", "lines": [{"sku": "SKU-00010", "qty": 9}]})
+    login(page, base, "RECV-1", "BADGE-0003", "3333")
+    assert page.locator("#blind-form").count() == 0  # a packer may not receive blind
+    scan(page, "ASN-9")
+    scan(page, gtin(10))
+    expect(page.locator("#lot-form")).to_be_visible()  # lot-tracked: asked now, not after the location
+    shot(page, "receive-lot")
+    where = page.locator("#receipt-location").inner_text()
+    scan(page, where if where != "any free bin" else "A-01-20")
+    assert state(page) == "error"
+    expect(message(page)).to_contain_text("Enter the lot")
+    page.fill("#lot", "L-42")
+    page.fill("#expiry", "2027-06-30")
+    tap(page, "#save-lot")
+    page.wait_for_timeout(350)  # the same location again: past the scan pipeline's 0.3 s debounce
+    scan(page, where if where != "any free bin" else "A-01-20")
+    expect(message(page)).to_contain_text("Received 1")
+    tap(page, "#complete-asn")
+    expect(page.locator("#confirm")).to_contain_text("1 of 9 unit(s) received")
+    tap(page, "#confirm-yes")
+    assert state(page) == "warn"
+    expect(page.locator("#discrepancies")).to_contain_text("-8")
+
+    # -- a delivery with no notice: a supervisor receives it blind, with a reason ----------------------
+    login(page, base, "RECV-1", "BADGE-0004", "4444")
+    tap(page, "header.bar button:has-text('Receive')")
+    tap(page, "#blind-no-notice")
+    expect(message(page)).to_contain_text("Blind receipt BLIND-")
+    shot(page, "receive-blind")
