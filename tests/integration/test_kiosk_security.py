@@ -414,3 +414,20 @@ def test_no_kiosk_template_has_inline_script_or_event_handlers():
         assert not re.search(r"<script(?![^>]*\bsrc=)", text), path
         assert not re.search(r"<[a-z][^>]*\son[a-z]+\s*=", text), path
         assert "hx-on" not in text and "js:" not in text, path
+
+
+def test_a_refresh_that_left_before_the_login_does_not_replace_the_new_cookie(kiosk):
+    node, server = kiosk
+    b = Browser(server.url)
+    b.http.get(f"{server.url}/kiosk/stations/PICK-1", timeout=5)
+    old = b.cookie()
+    b.login("PICK-1", "BADGE-0001", "1111")
+    new = b.cookie()
+    assert new != old
+    # the login screen's poll, sent with the cookie from before the login, answers after it
+    late = requests.get(f"{server.url}/kiosk/stations/PICK-1/screen", timeout=5,
+                        headers={"HX-Request": "true"}, cookies={"wes_floor": old})
+    assert late.status_code == 200 and "Set-Cookie" not in late.headers and 'data-held="no"' in late.text
+    page = requests.get(f"{server.url}/kiosk/stations/PICK-1/screen", timeout=5,
+                        headers={"HX-Request": "true"}, cookies={"wes_floor": new})
+    assert 'data-held="yes"' in page.text
