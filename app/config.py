@@ -37,7 +37,7 @@ class Settings:
     api_port: int = 8081  # WES_API_PORT: the router's port, served by that process
     threads: int = 64  # WES_THREADS: waitress worker threads (each open kiosk screen holds one for its event stream)
     synchronous: str = "FULL"  # WES_SYNCHRONOUS: SQLite synchronous (FULL or NORMAL)
-    secret_key: str = ""  # WES_SECRET_KEY: kiosk session/CSRF signing; random per boot when empty
+    secret_key: str = ""  # WES_SECRET_KEY: kiosk session/CSRF signing; when empty, kept in <db>.secret (made once)
     accepting_orders: bool = True  # WES_ACCEPTING_ORDERS
     event_retention_days: int = 30  # WES_EVENT_RETENTION_DAYS
     sscc_prefix: str = "0614141"  # WES_SSCC_PREFIX: GS1 company prefix for SSCCs
@@ -118,7 +118,31 @@ class Settings:
         if not self.router_token:
             self.router_token = secrets.token_urlsafe(24)
         if not self.secret_key:
-            self.secret_key = secrets.token_hex(32)
+            self.secret_key = stored_secret(self.db)
+
+
+def stored_secret(db: str) -> str:
+    """The node's secret key, kept beside its database (<db>.secret, owner-only) so a restart keeps
+    it and open kiosk pages stay valid; random per boot for an in-memory database or when the
+    file cannot be written."""
+    if not db or db == ":memory:" or db.startswith("file:"):
+        return secrets.token_hex(32)
+    path = f"{db}.secret"
+    try:
+        with open(path, encoding="ascii") as fh:
+            key = fh.read().strip()
+        if len(key) >= 32:
+            return key
+    except (OSError, UnicodeDecodeError):
+        pass
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(key)
+    except OSError:
+        pass
+    return key
 
 
 def read_config_file(path: str) -> dict:

@@ -30,6 +30,7 @@ STATIONS = (
     ("PUTWALL-1", "putwall", None, "lp-1", "PW"),
     ("PACK-1", "pack", None, "lp-1", None),
     ("RECV-1", "receiving", None, "lp-1", None),
+    ("DOCK-1", "dock", None, "lp-1", None),
 )
 
 

@@ -104,7 +104,13 @@ class FloorWorkers:
         return closed
 
     def pick_batch(self, index: int, rng: random.Random) -> bool:
-        batch = picking.create_batch(self.uow, operator=f"SIM-{index + 1}", max_orders=4)
+        # pick-and-pass: a tote waiting at its next zone goes first, then a new cart
+        waiting = [t for t in picking.totes_waiting(self.uow) if t["stop"] == "zone" and self._mine(t["order_id"], index)]
+        if waiting:
+            batch = picking.continue_tote(self.uow, waiting[0]["tote"], operator=f"SIM-{index + 1}",
+                                          zone=waiting[0]["zone"])
+        else:
+            batch = picking.create_batch(self.uow, operator=f"SIM-{index + 1}", max_orders=4)
         if batch is None:
             return False
         task = batch["next"]

@@ -18,6 +18,11 @@ def current_session(floor):
 
 def send_cookie(response: Response) -> Response:
     s = getattr(g, "floor_session", None)
+    if s is not None and s.issued and _background_read():
+        # A screen refresh or live stream that left before a login or logout rotated the cookie
+        # arrives with the old value: the browser already holds the new one, which a new cookie
+        # here would overwrite (logging it out). It gets the login screen, and no cookie.
+        return response
     if s is not None and s.issued:
         node = current_app.extensions["wes"]
         response.set_cookie(COOKIE, s.issued, max_age=int(node.settings.kiosk_session_hours * 3600), path="/kiosk",
@@ -35,3 +40,9 @@ class NoCookieSessions(SessionInterface):
 
     def save_session(self, app, session, response) -> None:
         return None
+
+
+def _background_read() -> bool:
+    """A GET the page makes by itself (htmx refresh, event stream) that presented a cookie."""
+    return (request.method == "GET" and bool(request.cookies.get(COOKIE))
+            and (bool(request.headers.get("HX-Request")) or request.endpoint == "kiosk.events"))

@@ -1,4 +1,5 @@
-"""Writes the two kiosk sounds (kiosk/static/ok.wav, error.wav). Run once: python -m kiosk.sounds"""
+"""Writes the kiosk sounds (kiosk/static/ok.wav, error.wav, short.wav, lost.wav). Run once:
+python -m kiosk.sounds"""
 from __future__ import annotations
 
 import math
@@ -36,6 +37,10 @@ def main() -> None:
     static = Path(__file__).parent / "static"
     write(static / "ok.wav", tone([(1760, 0.07), (0, 0.03), (2349, 0.09)], 0.4))
     write(static / "error.wav", tone([(220, 0.18), (0, 0.05), (180, 0.28)], 0.35))
+    # a short: two falling mid tones, neither the OK chirp nor the error buzz
+    write(static / "short.wav", tone([(880, 0.12), (0, 0.04), (660, 0.12), (0, 0.04), (520, 0.2)], 0.4))
+    # connection lost: a slow low-high siren, repeated three times
+    write(static / "lost.wav", tone([(500, 0.15), (1000, 0.15)] * 3, 0.4))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from app.domain.stock import ADJUSTMENT_REASONS, SHORT_REASONS
 from app.floor import Floor, SessionPolicy
 from app.floor.streams import StreamRefused
 from app.services import operators, printing, supervision
+from app.services.inbound import BLIND_REASONS
 
 from .sessions import current_session, send_cookie
 
@@ -86,7 +87,7 @@ def _headers(response):
 @bp.app_context_processor
 def _globals():
     return {"SHORT_REASONS": sorted(SHORT_REASONS), "ADJUSTMENT_REASONS": sorted(ADJUSTMENT_REASONS),
-            "CARTONS": [c.code for c in CARTONS], "MODE_TITLES": MODE_TITLES}
+            "CARTONS": [c.code for c in CARTONS], "MODE_TITLES": MODE_TITLES, "BLIND_REASONS": BLIND_REASONS, "may": may}
 
 
 @bp.errorhandler(errors.NotFound)
@@ -190,7 +191,8 @@ def jobs(sid: str, ref: str):
     st = f.station(sid)
     if not f.holds(current_session(f), st):
         return _message_page(f"Log in at {sid} first", 403)
-    return render_template("_jobs.html", st=st, jobs=f.flows["pack"].jobs(ref), ref=ref)
+    return render_template("_label_status.html", st=st, jobs=f.flows["pack"].jobs(ref), ref=ref,
+                           label_and_slip=f.flows["pack"].label_and_slip(ref))
 
 
 @bp.get("/stations/<sid>/overview")
@@ -212,9 +214,7 @@ def _overview_data() -> dict:
         "stations": floor().stations(),
         "checks": n.devices.checks() if n.devices is not None else {},
         "print_queue": printing.print_queue(n.uow, limit=15),
-        "exceptions": supervision.open_exceptions(n.uow, limit=20),
-        "exception_orders": supervision.orders_in(n.uow, ("exception",)),
-        "cancel_pending": supervision.orders_in(n.uow, ("cancel_pending",)),
+        **supervision.exception_board(n.uow, limit=20),
         "locked_badges": operators.locked_badges(n.uow),
     }
 
@@ -230,6 +230,11 @@ def _screen(sid: str, full: bool = False, confirm: dict | None = None):
         ctx["last"], ctx["seq"], ctx["screen"] = st.last, st.seq, st.screen
         if st.screen == "pack" and st.pack.package:
             ctx["jobs"] = f.flows["pack"].jobs(st.pack.package["order_id"])
+            ctx["label_and_slip"] = f.flows["pack"].label_and_slip(st.pack.package["order_id"])
+        if st.screen == "putwall":
+            ctx["wall"] = f.flows["putwall"].wall()
+        if st.screen == "dock":
+            ctx["dock_board"] = f.flows["dock"].board()
     else:
         # a free station's own scanner speaks to whoever stands at its screen; a held one's does not
         mine, station = session.last, st.last if st.holder is None else None

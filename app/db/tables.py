@@ -395,3 +395,28 @@ class InboundCarton(SQLModel, table=True):
     received_at: Optional[datetime] = None
     location: Optional[str] = None
     operator: Optional[str] = None
+
+
+# ---- the dock (issue 13): packages are handed to the carrier by scanning them onto its manifest ----
+
+class DockManifest(SQLModel, table=True):
+    """A carrier's manifest for one pick-up: open while packages are loaded, closed (with a
+    printed summary) when the carrier leaves."""
+
+    __tablename__ = "dock_manifest"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    carrier: str = Field(index=True)
+    status: str = "open"  # open / closed
+    opened_at: datetime
+    closed_at: Optional[datetime] = None
+    closed_by: Optional[str] = None
+
+
+class ManifestPackage(SQLModel, table=True):
+    """A package handed to the carrier: on one manifest, once."""
+
+    __tablename__ = "manifest_package"
+    package_id: int = Field(foreign_key="package.id", primary_key=True)
+    manifest_id: int = Field(foreign_key="dock_manifest.id", index=True)
+    loaded_at: datetime
+    operator: Optional[str] = None

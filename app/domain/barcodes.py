@@ -29,3 +29,15 @@ def make_sscc(extension: int, company_prefix: str, serial: int) -> str:
 def make_gtin13(prefix: str, item: int) -> str:
     body = f"{prefix}{item:0{12 - len(prefix)}d}"
     return body + gs1_check_digit(body)
+
+
+def as_printed(code: str) -> str:
+    """A scanned GTIN as it is printed on the pack: a GTIN-14 with leading zeros is the UPC-A
+    (12 digits) or EAN/GTIN-13 the scanner normalised; anything else is shown as scanned."""
+    code = (code or "").strip()
+    if len(code) == 14 and code.isdigit():
+        if code.startswith("00"):
+            return code[2:]
+        if code.startswith("0"):
+            return code[1:]
+    return code

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 from .operators import Role
 
-MODES = ("pick", "putwall", "pack", "receive", "supervise")
-MODE_TITLES = {"pick": "Pick", "putwall": "Put wall", "pack": "Pack", "receive": "Receive", "supervise": "Supervisor"}
+MODES = ("pick", "putwall", "pack", "dock", "receive", "supervise")
+MODE_TITLES = {"pick": "Pick", "putwall": "Put wall", "pack": "Pack", "dock": "Dock", "receive": "Receive",
+               "supervise": "Supervisor"}
 
 # Actions beyond working in a mode. Each is named in PERMISSIONS below.
 SUPERVISOR_ACTIONS = frozenset({
     "adjust", "count", "resolve-exception", "complete-cancellation", "ack-exception", "unlock-badge",
+    "blind-receipt",
 })
 
-_FLOOR_MODES = frozenset({"mode:pick", "mode:putwall", "mode:pack", "mode:receive"})
+_FLOOR_MODES = frozenset({"mode:pick", "mode:putwall", "mode:pack", "mode:dock", "mode:receive", "close-manifest"})
 
 PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.PICKER: frozenset({"mode:pick", "mode:putwall"}),
-    Role.PACKER: frozenset({"mode:pack", "mode:putwall", "mode:receive", "reprint"}),
+    # packers hand packages to the carriers at the dock and close a carrier's manifest
+    Role.PACKER: frozenset({"mode:pack", "mode:putwall", "mode:dock", "mode:receive", "reprint", "close-manifest"}),
     # A supervisor can stand in for anyone on the floor.
     Role.SUPERVISOR: _FLOOR_MODES | {"mode:supervise", "reprint"} | SUPERVISOR_ACTIONS,
     Role.ADMIN: _FLOOR_MODES | {"mode:supervise", "reprint", "admin"} | SUPERVISOR_ACTIONS,
@@ -25,7 +28,7 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
 
 # The mode a station of each kind starts in for someone who may work there.
 MODE_BY_STATION_KIND = {"handheld": "pick", "kiosk": "pick", "putwall": "putwall", "pack": "pack",
-                        "receiving": "receive"}
+                        "dock": "dock", "receiving": "receive"}
 
 
 def may(role: str, permission: str) -> bool:

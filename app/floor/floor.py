@@ -3,7 +3,7 @@ taps on the screen and light buttons. It resolves who is acting (the browser's s
 station), checks the permission table, parses the action's typed parameters, runs the mode's flow
 under the station's lock, remembers the answer for a replayed request, and publishes the outcome
 to the station's open screens. The modes' rules live in their flows (picking.py, putwall.py,
-packing.py, receiving.py, supervising.py)."""
+packing.py, dock.py, receiving.py, supervising.py)."""
 from __future__ import annotations
 
 import itertools
@@ -23,6 +23,7 @@ from app.services import catalog, floor_sessions
 
 from . import actions as action_table
 from .actions import Action
+from .dock import DockFlow
 from .lightboard import LightBoard
 from .login import LoginFlow
 from .outcome import BadInput, Outcome, Refused
@@ -57,12 +58,16 @@ class Floor:
         self.clock = clock
         self.flows = {f.mode: f for f in (
             PickFlow(uow, self.lights), PutWallFlow(uow, self.lights),
-            PackFlow(uow, self.lights, devices, node_id, sscc_prefix), ReceiveFlow(uow), SuperviseFlow(uow))}
+            PackFlow(uow, self.lights, devices, node_id, sscc_prefix), DockFlow(uow, devices, node_id),
+            ReceiveFlow(uow), SuperviseFlow(uow))}
         self.pick = self.flows["pick"]
         self.actions = action_table.table(self._own_actions(), *(f.actions() for f in self.flows.values()))
         self._stations: dict[str, Station] = {}
         self._stations_lock = threading.Lock()
-        self._seq = itertools.count(1)
+        # Outcome numbers keep growing over a restart (they start at the boot's millisecond): an
+        # open page ignores a screen numbered below the one it shows, so a restarted node whose
+        # numbers began at 1 again would never update it.
+        self._seq = itertools.count(int(clock() * 1000))
         self._observers: list[Callable[[str, Outcome], None]] = []
         self._swept_at = 0.0
         for s in self.sessions.restore():

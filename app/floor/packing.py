@@ -1,8 +1,8 @@
 """Packing: scan a tote or cubby, then every item (wrong and extra items are refused); close the
-package to print its label and slip; scanning the label at the dock hands it to the carrier."""
+package to print its label and slip. The package then goes to the dock (app/floor/dock.py), where
+scanning its label onto the carrier's manifest ships the order; the pack bench never ships."""
 from __future__ import annotations
 
-from app.domain import errors
 from app.domain.packing import CARTONS
 from app.services import packing, printing
 
@@ -43,16 +43,7 @@ class PackFlow:
     def scan(self, st, code: str, scan) -> Outcome:
         k = st.pack
         if k.pack is None:
-            try:
-                view = packing.start_pack(self.uow, code)
-            except errors.IllegalTransition as not_packable:
-                try:
-                    shipped = packing.ship(self.uow, code, st.badge)
-                except errors.DomainError:
-                    raise not_packable from None
-                k.package = None
-                return Outcome(True, f"Order {shipped['order_id']} shipped: handed to the carrier", "ok",
-                               data={"shipped": shipped})
+            view = packing.start_pack(self.uow, code)
             k.pack, k.package = view, None
             self.lights.clear_done_of(view["order_id"])
             left = sum(l["to_pack"] - l["packed"] for l in view["lines"])
@@ -74,7 +65,7 @@ class PackFlow:
         k.pack, k.package = None, res
         where = f" on {st.printer}" if st.printer else " (no printer at this station)"
         return Outcome(True, f"Package closed ({res['carton']}); label and slip printing{where}. "
-                             f"Scan the label at the dock to ship", "ok")
+                             f"Put the label on, then take the package to the dock", "ok")
 
     def cancel_pack(self, st) -> Outcome:
         st.pack.pack = None
@@ -89,3 +80,10 @@ class PackFlow:
 
     def jobs(self, ref: str) -> list[dict]:
         return [j for j in printing.print_queue(self.uow, limit=200) if j["ref"] == ref]
+
+    def label_and_slip(self, ref: str) -> dict:
+        """The newest shipping label and packing slip job of an order (the packer's big status)."""
+        out: dict = {"label": None, "slip": None}
+        for j in sorted(self.jobs(ref), key=lambda j: j["id"]):
+            out["label" if j["document"] == "shipping_label" else "slip"] = j
+        return out

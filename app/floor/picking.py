@@ -1,6 +1,10 @@
-"""Picking: a cart of orders (a batch), one task at a time in walking order. The picker proves the
-bin (scan or light button) and each item (scan); a short is declared with a reason; the light at
-the bin shows the picker's colour and the quantity still to take."""
+"""Picking: a cart of orders (a batch), one task at a time in walking order. Each tote is scanned
+when the cart is set up; the picker proves the bin (scan or light button) and the item (the first
+unit is always scanned; the rest of that line may be keyed in); a short is declared with the
+quantity found and a reason; the light at the bin shows the picker's colour and the quantity still
+to take. Multi-zone orders are picked pick-and-pass: when a cart is done every tote is told where
+it goes next (another zone, packing, a supervisor), and the next zone's picker scans the arriving
+tote to continue it."""
 from __future__ import annotations
 
 from app.domain.buttons import press_meaning
@@ -74,6 +78,10 @@ class PickFlow:
     # ---- scans ---------------------------------------------------------------------------------
     def scan(self, st, code: str, scan) -> Outcome:
         p = st.pick
+        if p.batch is None or (p.task is None and p.routes is not None):
+            return self._tote_arrives(st, code)
+        if p.totes_pending:
+            return self._tote_for_slot(st, code)
         task = self._need_task(st)
         if p.awaiting_tote:
             picking.change_tote(self.uow, p.batch["batch_id"], task["order_id"], code)
@@ -90,7 +98,39 @@ class PickFlow:
         if catalog.is_location(self.uow, code):
             raise Refused(f"That is {code}; you are at {task['location']}")
         result = picking.confirm_pick(self.uow, task["task_id"], 1, st.badge, item_code=code)
-        return self._after_pick(st, result)
+        outcome = self._after_pick(st, result)
+        if p.task is not None and p.task["task_id"] == task["task_id"]:
+            p.item_ok = True  # this line's item is proven: its remaining units may be keyed in
+        return outcome
+
+    def _tote_arrives(self, st, code: str) -> Outcome:
+        """Pick-and-pass: a tote from another zone is scanned to continue its order here."""
+        batch = picking.continue_tote(self.uow, code, operator=st.badge, station=st.station,
+                                      zone=st.light_zone or None)
+        if batch is None:
+            raise Refused(f"{code} is not a tote waiting for picks: tap Start batch, or scan a tote from another zone")
+        self.started(st, batch, cart_ready=True)
+        order = batch["orders"][0]
+        return Outcome(True, f"Tote {order['tote']} (order {order['order_id']}) continues in zone {batch['zone']}: "
+                             f"{batch['tasks_total']} pick(s). Go to {batch['next']['location']}", "ok")
+
+    def _tote_for_slot(self, st, code: str) -> Outcome:
+        """Cart setup: each order's tote is scanned before anything goes into it."""
+        p = st.pick
+        if catalog.is_location(self.uow, code):
+            raise Refused(f"{code} is a bin: first scan an empty tote for order {p.totes_pending[0]['order_id']}")
+        slot = p.totes_pending[0]
+        # a bulk cart has one tote for all its orders
+        for o in (p.batch["orders"] if p.batch["mode"] == "bulk" else [slot]):
+            picking.change_tote(self.uow, p.batch["batch_id"], o["order_id"], code)
+        p.totes_pending.pop(0)
+        p.batch = picking.get_batch(self.uow, p.batch["batch_id"])
+        self._set_task(st, p.batch["next"])
+        if p.totes_pending:
+            nxt = p.totes_pending[0]
+            return Outcome(True, f"Tote {code} is order {slot['order_id']}. Scan a tote for order {nxt['order_id']} "
+                                 f"(slot {nxt['slot'] + 1})", "ok")
+        return Outcome(True, f"Tote {code} is order {slot['order_id']}. Cart ready: go to {p.task['location']}", "ok")
 
     def press(self, st, zone: str, address: str, button: str) -> Outcome:
         p = st.pick
@@ -114,23 +154,36 @@ class PickFlow:
             raise Refused(f"finish batch {p.batch['batch_id']} first")
         batch = picking.create_batch(self.uow, operator=st.badge, station=st.station, zone=st.light_zone or None,
                                      max_orders=max_orders, mode=mode)
-        return self.started(st, batch)
+        return self.started(st, batch, cart_ready=False)
 
-    def started(self, st, batch: dict | None) -> Outcome:
+    def started(self, st, batch: dict | None, cart_ready: bool = True) -> Outcome:
+        """A batch becomes this station's cart. `cart_ready` False: its totes are scanned first
+        (orders already travelling in a tote keep theirs)."""
         p = st.pick
+        p.routes, p.totes_pending = None, []
         if batch is None:
             p.batch, p.task = None, None
             self._show(st)
             return Outcome(True, "No pick work right now", None)
         p.batch, p.picked_orders = batch, []
+        if not cart_ready:
+            p.totes_pending = [o for o in batch["orders"] if o["tote"].startswith(f"T{batch['batch_id']:05d}-")]
         self._set_task(st, batch["next"])
         n = len(batch["orders"])
-        return Outcome(True, f"Batch {batch['batch_id']}: {n} order{'s' if n != 1 else ''}, "
-                             f"{batch['tasks_total']} picks. Go to {batch['next']['location']}", "ok")
+        head = f"Batch {batch['batch_id']}: {n} order{'s' if n != 1 else ''}, {batch['tasks_total']} picks. "
+        if p.totes_pending:
+            first = p.totes_pending[0]
+            what = "the bulk tote" if batch["mode"] == "bulk" else f"a tote for order {first['order_id']} (slot {first['slot'] + 1})"
+            if batch["mode"] == "bulk":
+                p.totes_pending = p.totes_pending[:1]
+            return Outcome(True, head + f"Set up the cart: scan {what}", "ok")
+        return Outcome(True, head + f"Go to {batch['next']['location']}", "ok")
 
     def pick(self, st, location: str, item: str, qty: int) -> Outcome:
         """A handheld app that scanned bin and item itself confirms in one request."""
         task = self._need_task(st)
+        if st.pick.totes_pending:
+            raise Refused(f"Set up the cart first: scan a tote for order {st.pick.totes_pending[0]['order_id']}")
         result = picking.confirm_pick(self.uow, task["task_id"], qty, st.badge, location_code=location, item_code=item)
         return self._after_pick(st, result)
 
@@ -138,12 +191,18 @@ class PickFlow:
         task = self._need_task(st)
         if not st.pick.location_ok:
             raise Refused(f"Scan bin {task['location']} first")
+        if not st.pick.item_ok:
+            raise Refused(f"Scan one {task['sku']} {task['name']} first: the first unit of a line is always scanned")
         return self._after_pick(st, picking.confirm_pick(self.uow, task["task_id"], qty, st.badge))
 
     def short(self, st, reason: str, qty_found: int) -> Outcome:
         task = self._need_task(st)
+        if qty_found >= task["remaining"]:
+            raise Refused(f"Found {qty_found} of {task['remaining']}: that is not a short; scan the items instead")
         result = picking.short_pick(self.uow, task["task_id"], qty_found, reason, st.badge)
-        return self._after_pick(st, result, prefix=f"Short ({reason}): ")
+        out = self._after_pick(st, result, prefix=f"Short: found {qty_found} of {task['remaining']} {task['sku']} "
+                                                  f"({reason.replace('-', ' ')}). ")
+        return Outcome(True, out.message, "short", data={"state": "warn"})
 
     def skip(self, st) -> Outcome:
         task = self._need_task(st)
@@ -169,10 +228,10 @@ class PickFlow:
             p.batch = batch
             left = batch["tasks_total"] - batch["tasks_done"]
             raise Refused(f"{left} pick(s) still open: pick, skip or short them first")
-        where = "the put wall" if batch["mode"] == "bulk" else "packing"
-        p.batch, p.picked_orders = None, []
+        routes = picking.tote_routes(self.uow, batch["batch_id"])
+        p.batch, p.picked_orders, p.routes = None, [], None
         self._set_task(st, None)
-        return Outcome(True, f"Zone {batch['zone']} done: take the cart to {where}", "ok")
+        return Outcome(True, f"Zone {batch['zone']} done. {_route_text(routes)}", "ok")
 
     # ---- helpers -------------------------------------------------------------------------------
     def _need_task(self, st) -> dict:
@@ -188,6 +247,7 @@ class PickFlow:
         # bin needs no second bin scan (a repeat within the debounce would be dropped anyway).
         same_bin = p.location_ok and p.task is not None and task is not None and task["location"] == p.task["location"]
         p.task, p.location_ok, p.button_qty, p.awaiting_tote = task, same_bin, None, False
+        p.item_ok = False
         self._show(st)
 
     def _reload_batch(self, st) -> None:
@@ -223,5 +283,17 @@ class PickFlow:
         # The result carries the batch counts: no re-read of the whole batch on every unit.
         p.batch = {**batch, **result["progress"], "next": result["next"]}
         if result.get("batch_done"):
-            msg += ". Batch done: take the cart to " + ("the put wall" if batch["mode"] == "bulk" else "packing")
+            p.routes = picking.tote_routes(self.uow, batch["batch_id"])
+            shorts = p.batch.get("tasks_short", 0)
+            msg += (f". Batch done: {p.batch['tasks_done'] - shorts} of {p.batch['tasks_total']} picks"
+                    + (f", {shorts} short" if shorts else "") + f". {_route_text(p.routes)}")
         return Outcome(True, msg, "ok")
+
+
+def _route_text(routes: list[dict]) -> str:
+    """Where each tote goes, grouped: "Tote T1 → packing. Totes T2, T3 → zone B." """
+    by_stop: dict[str, list[str]] = {}
+    for r in routes:
+        by_stop.setdefault(r["label"], []).append(r["tote"])
+    parts = [f"{'Totes' if len(t) > 1 else 'Tote'} {', '.join(t)} → {label}" for label, t in by_stop.items()]
+    return ". ".join(parts) if parts else "Nothing on the cart"

@@ -1,5 +1,8 @@
 """Receiving: scan the inbound shipment (ASN or carton), then items; each item's quantity goes to
-the location scanned after it (the suggested bin, or any other)."""
+the location scanned after it (the suggested bin, or any other). A lot-tracked item asks for its
+lot and expiry right after its scan (unless its GS1 barcode carried them). A supervisor may
+receive a delivery that has no notice (blind, with a reason). Completing a shipment whose
+quantities differ from the notice is asked once more."""
 from __future__ import annotations
 
 from app.domain import errors
@@ -7,7 +10,7 @@ from app.services import catalog, inbound
 
 from .actions import Action
 from .outcome import Outcome, Refused
-from .params import Int, Text
+from .params import Choice, Int, Text
 
 
 class ReceiveFlow:
@@ -21,8 +24,14 @@ class ReceiveFlow:
         return (
             Action("receive_qty", self.receive_qty, (Int("qty", "quantity", 1, 99_999),
                                                      Text("lot", "lot", 40, required=False, default="")), mode=m),
+            Action("receive_lot", self.receive_lot, (Text("lot", "lot", 40),
+                                                     Text("expiry", "expiry (YYYY-MM-DD)", 10, required=False, default="")),
+                   mode=m),
             Action("receive_cancel", self.receive_cancel, mode=m),
-            Action("complete_asn", self.complete_asn, mode=m),
+            Action("complete_asn", self.complete_asn, (Choice("confirm", "confirmation", ("yes",), required=False),),
+                   mode=m),
+            Action("blind_receipt", self.blind_receipt, (Choice("reason", "reason", inbound.BLIND_REASONS),),
+                   mode=m, permission="blind-receipt"),
         )
 
     def enter(self, st) -> None:
@@ -48,6 +57,8 @@ class ReceiveFlow:
             r.asn, r.asn_done = inbound.arrive(self.uow, code), None
             return Outcome(True, f"Inbound {r.asn['asn_id']} arrived: scan an item", "ok")
         receipt = r.receipt
+        if receipt is not None and receipt.get("need_lot") and catalog.is_location(self.uow, code):
+            raise Refused(f"Enter the lot (and expiry) of {receipt['sku']} first, then scan the location")
         if receipt is not None and code == receipt["location"]:
             return self._receive_into(st, code)
         try:
@@ -62,9 +73,13 @@ class ReceiveFlow:
             receipt["qty"] += 1
             return Outcome(True, f"{receipt['qty']} × {receipt['sku']}: scan location {receipt['location'] or ''}".rstrip(), "ok")
         gs1 = getattr(scan, "gs1", None)
-        r.receipt = {**suggestion, "code": code, "qty": 1, "lot": (gs1.lot if gs1 else None) or "",
-                     "expiry": (gs1.expiry.isoformat() if gs1 and gs1.expiry else None)}
+        lot = (gs1.lot if gs1 else None) or ""
+        r.receipt = {**suggestion, "code": code, "qty": 1, "lot": lot,
+                     "expiry": (gs1.expiry.isoformat() if gs1 and gs1.expiry else None),
+                     "need_lot": bool(suggestion.get("lot_tracked")) and not lot}
         where = suggestion["location"] or "any free bin"
+        if r.receipt["need_lot"]:
+            return Outcome(True, f"{suggestion['sku']} {suggestion['name']} is lot-tracked: enter its lot and expiry", "ok")
         return Outcome(True, f"{suggestion['sku']} {suggestion['name']}: put away in {where}", "ok")
 
     def _carton_into(self, st, location: str) -> Outcome:
@@ -97,17 +112,54 @@ class ReceiveFlow:
             receipt["lot"] = lot
         return Outcome(True, f"{receipt['qty']} × {receipt['sku']}: scan the location", None)
 
+    def receive_lot(self, st, lot: str, expiry: str) -> Outcome:
+        receipt = st.receive.receipt
+        if receipt is None:
+            raise Refused("Scan an item first")
+        if expiry and not _is_date(expiry):
+            raise Refused("Expiry must be a date like 2027-03-31")
+        receipt["lot"], receipt["expiry"], receipt["need_lot"] = lot, expiry or receipt.get("expiry"), False
+        where = receipt["location"] or "any free bin"
+        return Outcome(True, f"Lot {lot} saved for {receipt['sku']}: put away in {where} and scan it", "ok")
+
+    def blind_receipt(self, st, reason: str) -> Outcome:
+        r = st.receive
+        if r.asn is not None:
+            raise Refused(f"Complete {r.asn['asn_id']} first")
+        r.asn, r.asn_done, r.receipt = inbound.start_blind(self.uow, reason, st.badge), None, None
+        return Outcome(True, f"Blind receipt {r.asn['asn_id']} ({reason.replace('-', ' ')}): scan an item", "ok")
+
     def receive_cancel(self, st) -> Outcome:
         st.receive.receipt, st.receive.carton = None, None
         return Outcome(True, "Item cleared", None)
 
-    def complete_asn(self, st) -> Outcome:
+    def complete_asn(self, st, confirm: str | None) -> Outcome:
         r = st.receive
         if r.asn is None:
             raise Refused("Scan an inbound shipment first")
+        if r.receipt is not None:
+            raise Refused(f"Put away {r.receipt['qty']} × {r.receipt['sku']} first (or tap Clear)")
+        asn = inbound.get_inbound(self.uow, r.asn["asn_id"])
+        diffs = [l for l in asn["lines"] if l["qty_received"] != l["qty"]]
+        if diffs and confirm != "yes":
+            got, want = sum(l["qty_received"] for l in asn["lines"]), sum(l["qty"] for l in asn["lines"])
+            return Outcome(True, f"Complete {asn['asn_id']} with {got} of {want} unit(s) received? "
+                                 f"{len(diffs)} line(s) differ and are reported as discrepancies.", None,
+                           data={"confirm": {"action": "complete_asn", "label": f"Yes, complete with {len(diffs)} discrepancy(ies)",
+                                             "fields": {"confirm": "yes"}}})
         done = inbound.complete(self.uow, r.asn["asn_id"])
         diffs = [l for l in done["lines"] if l["qty_received"] != l["qty"]]
         r.asn, r.receipt, r.asn_done = None, None, {**done, "discrepancies": diffs}
         if diffs:
-            return Outcome(True, f"Inbound {done['asn_id']} completed with {len(diffs)} discrepancy(ies)", "error")
+            return Outcome(True, f"Inbound {done['asn_id']} completed with {len(diffs)} discrepancy(ies), reported", "short")
         return Outcome(True, f"Inbound {done['asn_id']} completed: all lines match", "ok")
+
+
+def _is_date(text: str) -> bool:
+    from datetime import date
+
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == 10

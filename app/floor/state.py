@@ -16,6 +16,9 @@ class PickState:
     location_ok: bool = False
     button_qty: int | None = None
     awaiting_tote: bool = False
+    item_ok: bool = False  # the current task's item was scanned: the rest may be keyed in
+    totes_pending: list = field(default_factory=list)  # cart setup: orders still waiting for a tote scan
+    routes: list | None = None  # a finished cart: each tote and where it goes next
     picked_orders: list = field(default_factory=list)
 
 
@@ -29,6 +32,12 @@ class PutState:
 class PackState:
     pack: dict | None = None
     package: dict | None = None
+
+
+@dataclass
+class DockState:
+    last: dict | None = None  # the last package handed over
+    closed: dict | None = None  # the last manifest closed here (its packages and those left behind)
 
 
 @dataclass
@@ -60,6 +69,7 @@ class Station:
     pick: PickState = field(default_factory=PickState)
     putwall: PutState = field(default_factory=PutState)
     pack: PackState = field(default_factory=PackState)
+    dock: DockState = field(default_factory=DockState)
     receive: ReceiveState = field(default_factory=ReceiveState)
     supervise: SuperviseState = field(default_factory=SuperviseState)
     # the light this station has lit: (zone, address, qty, color, blink)
@@ -91,7 +101,7 @@ class Station:
 
     def clear_work(self) -> None:
         """Forget every mode's work (logout, another operator takes over)."""
-        self.pick, self.putwall, self.pack = PickState(), PutState(), PackState()
+        self.pick, self.putwall, self.pack, self.dock = PickState(), PutState(), PackState(), DockState()
         self.receive, self.supervise = ReceiveState(), SuperviseState()
         self.mode, self.pending_badge, self.light_missing = None, None, False
         self.replies.clear()

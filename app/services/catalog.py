@@ -8,6 +8,8 @@ from app.db.uow import Tx, UnitOfWork
 from app.domain import errors
 from app.domain.operators import Role, check_pin, hash_pin
 
+from .common import sku_id_for_code
+
 LOCATION_KINDS = ("pick", "reserve", "putwall", "pack", "dock", "receiving")
 
 
@@ -132,3 +134,10 @@ def get_station(uow: UnitOfWork, station: str) -> Station:
     if row is None:
         raise errors.NotFound(f"unknown station {station}")
     return row
+
+
+def sku_code_for(uow: UnitOfWork, code: str) -> str | None:
+    """The SKU code a scanned barcode (or SKU code) names, or None."""
+    with uow.read_raw() as raw:
+        sku_id = sku_id_for_code(raw, code)
+        return raw.row("SELECT code FROM sku WHERE id = ?", (sku_id,))[0] if sku_id is not None else None

@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 from app.db.tables import Location, Order, Sku, Stock
 from app.db.uow import Raw, Tx
 from app.domain import errors
+from app.domain.barcodes import as_printed
 from app.domain.orders import transition_event
 from app.domain.stock import check_movement
 from app.domain.transfers import OrderKind, event_type, transfer_event_data
@@ -43,10 +44,33 @@ def sku_id_for_code(raw, code: str) -> int | None:
     return row[0] if row else None
 
 
+def printed_barcode(raw, sku_id: int) -> str | None:
+    """The SKU's barcode as printed on its pack (GTIN-13/UPC-A, not the 14-digit key)."""
+    row = raw.row("SELECT barcode FROM sku_barcode WHERE sku_id = ? ORDER BY kind, barcode LIMIT 1", (sku_id,))
+    return as_printed(row[0]) if row else None
+
+
+def describe_scan(raw, code: str) -> str:
+    """What was scanned, for a message: the code as printed and the product it names, if any."""
+    sku_id = sku_id_for_code(raw, code)
+    shown = as_printed(code)
+    if sku_id is None:
+        return f"{shown} (not an item of this node)"
+    row = raw.row("SELECT code, name FROM sku WHERE id = ?", (sku_id,))
+    return f"{shown} ({row[0]} {row[1]})" if shown != row[0] else f"{row[0]} {row[1]}"
+
+
+def describe_sku(raw, sku_id: int) -> str:
+    """The expected item for a message: SKU code, name and the barcode as printed."""
+    row = raw.row("SELECT code, name FROM sku WHERE id = ?", (sku_id,))
+    printed = printed_barcode(raw, sku_id)
+    return f"{row[0]} {row[1]}" + (f" ({printed})" if printed else "")
+
+
 def sku_by_barcode(session: Session, code: str) -> Sku:
     sku_id = sku_id_for_code(Raw(session), code)
     if sku_id is None:
-        raise errors.UnknownBarcode(f"barcode {code!r} is not a known item", barcode=code)
+        raise errors.UnknownBarcode(f"Scanned {as_printed(code)}: not an item of this node", barcode=code)
     return session.get(Sku, sku_id)
 
 

@@ -156,7 +156,8 @@ def suggest_putaway(uow: UnitOfWork, item_code: str) -> dict:
             used = select(Stock.location_id).where(Stock.on_hand > 0)
             loc = s.exec(select(Location).where(Location.kind == "pick", Location.id.not_in(used))
                          .order_by(Location.path_seq)).first()
-        return {"sku": sku.code, "name": sku.name, "location": loc.code if loc else None}
+        return {"sku": sku.code, "name": sku.name, "location": loc.code if loc else None,
+                "lot_tracked": bool(sku.lot_tracked)}
 
 
 def receive_item(uow: UnitOfWork, asn_code: str, item_code: str, qty: int, location: str, lot: str = "",
@@ -176,6 +177,29 @@ def receive_item(uow: UnitOfWork, asn_code: str, item_code: str, qty: int, locat
         _move(asn, "receiving", tx.now)
         s.add_all([line, asn])
         s.flush()
+        return inbound_view(s, asn)
+
+
+BLIND_REASONS = ("no-notice", "supplier-error", "return", "other")
+
+
+def start_blind(uow: UnitOfWork, reason: str, operator: str | None = None) -> dict:
+    """A delivery with no inbound shipment notice, received as it is found (a supervisor's call):
+    an inbound shipment with no expected lines, arrived now, source `blind:<reason>`; every line
+    received is a discrepancy against nothing expected, reported in inbound.received."""
+    if reason not in BLIND_REASONS:
+        raise errors.ValidationFailed(f"reason must be one of {', '.join(BLIND_REASONS)}", field="reason")
+    with uow.write() as tx:
+        s = tx.session
+        n = tx.row("SELECT count(*) FROM inbound_shipment WHERE source LIKE 'blind:%'")[0] + 1
+        asn_id = f"BLIND-{tx.now:%Y%m%d}-{n:04d}"
+        body = {"source": f"blind:{reason}", "operator": operator, "at": tx.stamp}
+        asn = InboundShipment(id=asn_id, source=body["source"], request_hash=canonical_hash(body), cartons=[],
+                              status="arrived", created_at=tx.now, updated_at=tx.now)
+        s.add(asn)
+        s.flush()
+        tx.emit("inbound.arrived", asn.id, {"asn_id": asn.id, "source": asn.source, "blind": True,
+                                            "reason": reason, "operator": operator})
         return inbound_view(s, asn)
 
 

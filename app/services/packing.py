@@ -5,14 +5,15 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app.db.tables import BatchOrder, Location, Order, OrderLine, Package, PutWallSlot, Shipment, Sku
-from app.db.uow import UnitOfWork
+from app.db.uow import Raw, UnitOfWork
 from app.domain import errors
-from app.domain.barcodes import make_sscc
+from app.domain.barcodes import as_printed, make_sscc
 from app.domain.orders import OrderStatus as S
 from app.domain.packing import CARTONS, PackLine, is_complete, suggest_carton, verify_unit, weight_within_tolerance
 
-from .common import get_order, sku_by_barcode, transition
-from .demand import add_demand
+from .common import describe_scan, describe_sku, get_order, sku_by_barcode, transition
+from . import manifests
+from .picking import next_stop
 from .printing import enqueue_print_tx
 
 
@@ -65,6 +66,12 @@ def pack_view(session: Session, order: Order) -> dict:
 def start_pack(uow: UnitOfWork, code: str) -> dict:
     with uow.read() as s:
         order = _order_for_code(s, code)
+        if order.status == S.PICKING:
+            stop = next_stop(Raw(s), order.id)
+            raise errors.IllegalTransition(f"Order {order.id} is not complete: it still has picks to do. "
+                                           f"Take the tote to {stop['label']}", next=stop["label"])
+        if order.status == S.PACKED:
+            raise errors.IllegalTransition(f"Order {order.id} is already packed: take its package to the dock")
         if order.status != S.PICKED:
             raise errors.IllegalTransition(f"order {order.id} is {order.status}; only picked orders can be packed")
         return pack_view(s, order)
@@ -80,7 +87,13 @@ def pack_item(uow: UnitOfWork, order_id: str, item_code: str, operator: str | No
         sku = sku_by_barcode(s, item_code)
         lines = _lines(s, order_id)
         pack_lines = [PackLine(l.id, l.sku_code, l.qty_picked, l.qty_packed) for l in lines]
-        hit = verify_unit(pack_lines, sku.code)
+        try:
+            hit = verify_unit(pack_lines, sku.code)
+        except errors.WrongItem:
+            todo = [describe_sku(Raw(s), l.sku_id) for l in lines if l.qty_picked > l.qty_packed and l.sku_id]
+            raise errors.WrongItem(f"Wrong item: scanned {describe_scan(Raw(s), item_code)}, which order {order_id} "
+                                   f"does not contain. Expected: {'; '.join(todo[:3]) or 'nothing more'}",
+                                   sku=sku.code, scanned=as_printed(item_code)) from None
         line = s.get(OrderLine, hit.line_pk)
         line.qty_packed += 1
         s.add(line)
@@ -161,27 +174,19 @@ def _free_cubby(session: Session, order_id: str) -> None:
 
 
 def ship(uow: UnitOfWork, code: str, operator: str | None = None) -> dict:
-    """Scan at the dock (tracking number, SSCC or order id): the carrier has it."""
+    """Hand a whole order over at once (tracking number, SSCC or order id): every package not yet
+    loaded goes onto its carrier's open manifest, and the order ships. The dock screen loads
+    package by package (app/services/dock.py)."""
     with uow.write() as tx:
         s = tx.session
         order = _order_for_code(s, code)
         if order.status != S.PACKED:
             raise errors.IllegalTransition(f"order {order.id} is {order.status}; only packed orders can ship")
-        packages = []
-        shipment = None
-        for sh in s.exec(select(Shipment).where(Shipment.order_id == order.id, Shipment.status == "packed")):
-            sh.status, sh.shipped_at = "shipped", tx.now
-            s.add(sh)
-            shipment = sh
-            for p in s.exec(select(Package).where(Package.shipment_id == sh.id)):
-                packages.append({"package_no": p.package_no, "tracking_number": p.tracking_number, "sscc": p.sscc,
-                                 "weight_g": p.weight_g, "lines": p.lines})
-        lines = _lines(s, order.id)
-        for l in lines:
-            l.qty_shipped = l.qty_packed
-            s.add(l)
-        if order.kind == "customer":
-            add_demand(tx, [(l.sku_code, 0, l.qty_shipped, 0) for l in lines])
-        transition(tx, order, S.SHIPPED, {"shipment_id": shipment.public_id if shipment else None,
-                                          "carrier": shipment.carrier if shipment else None, "packages": packages})
+        for pkg in manifests.packages_not_loaded(tx, order.id):
+            manifests.load(tx, pkg, s.get(Shipment, pkg.shipment_id).carrier, operator)
+        manifests.ship_when_loaded(tx, order)
+        packages = [{"package_no": p.package_no, "tracking_number": p.tracking_number, "sscc": p.sscc,
+                     "weight_g": p.weight_g, "lines": p.lines}
+                    for p in s.exec(select(Package).join(Shipment, Shipment.id == Package.shipment_id)
+                                    .where(Shipment.order_id == order.id, Shipment.status == "shipped"))]
         return {"order_id": order.id, "status": order.status, "packages": packages}

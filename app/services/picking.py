@@ -9,12 +9,13 @@ from app.db.tables import (
 )
 from app.db.uow import Raw, Tx, UnitOfWork
 from app.domain import errors, lifecycles
+from app.domain.barcodes import as_printed
 from app.domain.errors import require_positive
 from app.domain.orders import FulfillmentPolicy, OrderStatus as S, line_completion
 from app.domain.picking import PickCandidate, choose_colour, order_selection, plan_batches
 from app.domain.stock import DAMAGED_SHORT, SHORT_REASONS
 
-from .common import emit_order_event, move_stock, sku_id_for_code, transition
+from .common import describe_scan, describe_sku, emit_order_event, move_stock, sku_id_for_code, transition
 from .demand import add_demand
 from .orders import reserve_line
 
@@ -25,8 +26,10 @@ class WrongLocation(errors.DomainError):
     status = 409
 
 
-def _candidates(session: Session, zone: str | None) -> list[PickCandidate]:
-    """Reserved units of pickable orders that no open task covers yet."""
+def _candidates(session: Session, zone: str | None, fresh: str | None = None) -> list[PickCandidate]:
+    """Reserved units of pickable orders that no open task covers yet. `fresh` ("cluster" or
+    "bulk") leaves out orders already travelling in a tote: pick-and-pass, their tote is scanned
+    in the next zone to continue (a bulk batch may still take orders consolidated at the wall)."""
     q = (
         select(Reservation, Order, Location, Stock, Sku)
         .join(Order, Order.id == Reservation.order_id)
@@ -36,6 +39,11 @@ def _candidates(session: Session, zone: str | None) -> list[PickCandidate]:
         .where(Reservation.qty > 0, Order.status.in_((S.ALLOCATED, S.PICKING)), Order.hold == False)  # noqa: E712
         .where(~exists().where(and_(PickTask.reservation_id == Reservation.id, PickTask.status == "open")))
     )
+    if fresh is not None:
+        on_cart = select(BatchOrder.order_id)
+        if fresh == "bulk":
+            on_cart = on_cart.join(PickBatch, PickBatch.id == BatchOrder.batch_id).where(PickBatch.mode == "cluster")
+        q = q.where(Reservation.order_id.not_in(on_cart))
     if zone:
         q = q.where(Location.zone == zone)
     return [
@@ -48,14 +56,16 @@ def create_batch(uow: UnitOfWork, operator: str | None = None, station: str | No
                  max_orders: int = 6, mode: str = "cluster", totes: list[str] | None = None,
                  order_ids: list[str] | None = None) -> dict | None:
     """Plan the next cart for a picker: up to max_orders orders, one zone, tasks in path order.
-    Returns the started batch (with its first task) or None when there is no work."""
+    Returns the started batch (with its first task) or None when there is no work. Without
+    `order_ids`, only orders not yet in a tote are planned (the others continue by tote scan,
+    see continue_tote); an order already in a tote keeps that tote."""
     if mode not in ("cluster", "bulk"):
         raise errors.ValidationFailed("mode must be cluster or bulk", field="mode")
     if not 1 <= max_orders <= 50:
         raise errors.ValidationFailed("max_orders must be from 1 to 50", field="max_orders")
     with uow.write() as tx:
         s = tx.session
-        cands = _candidates(s, zone)
+        cands = _candidates(s, zone, fresh=mode if order_ids is None else None)
         if order_ids is not None:
             cands = [c for c in cands if c.order_id in set(order_ids)]
         if not cands:
@@ -66,33 +76,124 @@ def create_batch(uow: UnitOfWork, operator: str | None = None, station: str | No
         chosen = order_selection([(o.id, o.priority, o.ship_by or "") for o in orders.values()], max_orders)
         if order_ids is not None:
             chosen = [o for o in order_ids if o in orders][:max_orders]
-        planned = plan_batches(cands, chosen)[0]
-        if totes is not None and len(totes) != len(planned.order_ids):
-            raise errors.ValidationFailed(f"scan {len(planned.order_ids)} totes, one per order", field="totes")
-        in_use = [r[0] for r in tx.rows("SELECT color FROM pick_batch WHERE status = 'active' AND zone = ?",
-                                         (planned.zone,))]
-        batch = PickBatch(zone=planned.zone, mode=mode, status="active", operator=operator, station=station,
-                          color=choose_colour(in_use), created_at=tx.now)
-        s.add(batch)
-        s.flush()
-        for slot, oid in enumerate(planned.order_ids):
-            tote = totes[slot] if totes else f"T{batch.id:05d}-{slot + 1}"
-            if mode == "bulk":
-                tote = totes[0] if totes else f"T{batch.id:05d}-BULK"
-            s.add(BatchOrder(batch_id=batch.id, order_id=oid, tote_slot=slot, tote=tote))
-            order = orders[oid]
-            if order.status == S.ALLOCATED:
-                transition(tx, order, S.PICKING, {"batch_id": batch.id})
-        slot_of = {oid: i for i, oid in enumerate(planned.order_ids)}
-        for t in planned.tasks:
-            c = t.candidate
-            r = s.get(Reservation, c.reservation_id)
-            st = s.get(Stock, r.stock_id)
-            s.add(PickTask(batch_id=batch.id, seq=t.seq, reservation_id=r.id, order_id=c.order_id, line_pk=c.line_pk,
-                           stock_id=st.id, sku_id=st.sku_id, location_id=st.location_id, qty=r.qty,
-                           tote_slot=slot_of[c.order_id]))
-        s.flush()
-        return batch_view(s, batch)
+        return _start_batch(tx, cands, chosen, orders, mode, totes, operator, station)
+
+
+def _start_batch(tx: Tx, cands: list[PickCandidate], chosen: list[str], orders: dict, mode: str,
+                 totes: list[str] | None, operator: str | None, station: str | None) -> dict:
+    s = tx.session
+    planned = plan_batches(cands, chosen)[0]
+    if totes is not None and len(totes) != len(planned.order_ids):
+        raise errors.ValidationFailed(f"scan {len(planned.order_ids)} totes, one per order", field="totes")
+    in_use = [r[0] for r in tx.rows("SELECT color FROM pick_batch WHERE status = 'active' AND zone = ?",
+                                     (planned.zone,))]
+    batch = PickBatch(zone=planned.zone, mode=mode, status="active", operator=operator, station=station,
+                      color=choose_colour(in_use), created_at=tx.now)
+    s.add(batch)
+    s.flush()
+    for slot, oid in enumerate(planned.order_ids):
+        tote = totes[slot] if totes else (_current_tote(tx, oid) if mode == "cluster" else None) \
+            or f"T{batch.id:05d}-{slot + 1}"
+        if mode == "bulk":
+            tote = totes[0] if totes else f"T{batch.id:05d}-BULK"
+        s.add(BatchOrder(batch_id=batch.id, order_id=oid, tote_slot=slot, tote=tote))
+        order = orders[oid]
+        if order.status == S.ALLOCATED:
+            transition(tx, order, S.PICKING, {"batch_id": batch.id})
+    slot_of = {oid: i for i, oid in enumerate(planned.order_ids)}
+    for t in planned.tasks:
+        c = t.candidate
+        r = s.get(Reservation, c.reservation_id)
+        st = s.get(Stock, r.stock_id)
+        s.add(PickTask(batch_id=batch.id, seq=t.seq, reservation_id=r.id, order_id=c.order_id, line_pk=c.line_pk,
+                       stock_id=st.id, sku_id=st.sku_id, location_id=st.location_id, qty=r.qty,
+                       tote_slot=slot_of[c.order_id]))
+    s.flush()
+    return batch_view(s, batch)
+
+
+def _current_tote(raw: Raw, order_id: str) -> str | None:
+    """The tote an order travels in (its latest cluster cart), or None."""
+    row = raw.row("SELECT bo.tote FROM batch_order bo JOIN pick_batch b ON b.id = bo.batch_id "
+                  "WHERE bo.order_id = ? AND b.mode = 'cluster' ORDER BY bo.batch_id DESC LIMIT 1", (order_id,))
+    return row[0] if row else None
+
+
+def _order_of_tote(raw: Raw, tote: str) -> str | None:
+    row = raw.row("SELECT bo.order_id FROM batch_order bo JOIN pick_batch b ON b.id = bo.batch_id "
+                  "WHERE bo.tote = ? AND b.mode = 'cluster' ORDER BY bo.batch_id DESC LIMIT 1", (tote,))
+    return row[0] if row else None
+
+
+def continue_tote(uow: UnitOfWork, tote: str, operator: str | None = None, station: str | None = None,
+                  zone: str | None = None) -> dict | None:
+    """Pick-and-pass: a tote arriving in a zone is scanned, and its order's picks there start as a
+    batch of one tote. None when `tote` is no tote; NothingHere when its order has nothing to pick
+    in this zone (the message says where the tote goes instead)."""
+    tote = (tote or "").strip()
+    with uow.write() as tx:
+        order_id = _order_of_tote(tx, tote)
+        if order_id is None or _current_tote(tx, order_id) != tote:
+            return None
+        cands = [c for c in _candidates(tx.session, zone) if c.order_id == order_id]
+        if not cands:
+            stop = next_stop(tx, order_id)
+            raise NothingHere(f"Tote {tote} (order {order_id}) has nothing to pick"
+                              f"{' in zone ' + zone if zone else ''}: it goes to {stop['label']}",
+                              order_id=order_id, next=stop["label"])
+        first_zone = zone or min(c.zone for c in cands)
+        cands = [c for c in cands if c.zone == first_zone]
+        orders = {order_id: tx.session.get(Order, order_id)}
+        return _start_batch(tx, cands, [order_id], orders, "cluster", [tote], operator, station)
+
+
+def totes_waiting(uow: UnitOfWork, limit: int = 20) -> list[dict]:
+    """Totes of orders still picking that no active batch holds: each waits at its next zone."""
+    with uow.read_raw() as raw:
+        rows = raw.rows("SELECT id FROM orders WHERE status = 'picking' AND NOT EXISTS (SELECT 1 FROM batch_order bo "
+                        "JOIN pick_batch b ON b.id = bo.batch_id WHERE bo.order_id = orders.id AND b.status = 'active') "
+                        "ORDER BY id LIMIT ?", (limit,))
+        out = []
+        for (order_id,) in rows:
+            tote = _current_tote(raw, order_id)
+            if tote is not None:
+                out.append({"order_id": order_id, "tote": tote, **next_stop(raw, order_id)})
+        return out
+
+
+class NothingHere(errors.DomainError):
+    code = "nothing-to-pick-here"
+    status = 409
+
+
+def next_stop(raw: Raw, order_id: str) -> dict:
+    """Where an order's tote goes next, as the floor must be told: a zone with its picks still to
+    do, packing (complete, or partial when the order allows it), or a supervisor."""
+    status = raw.row("SELECT status FROM orders WHERE id = ?", (order_id,))
+    status = status[0] if status else None
+    if status in (S.PICKED, S.PACKED):
+        short = raw.row("SELECT coalesce(sum(qty_short), 0) FROM order_line WHERE order_id = ?", (order_id,))[0]
+        return {"stop": "packing", "zone": None,
+                "label": "packing" + (f" (partial: {short} short)" if short else "")}
+    if status == S.PICKING:
+        row = raw.row("SELECT min(l.zone) FROM reservation r JOIN stock s ON s.id = r.stock_id "
+                      "JOIN location l ON l.id = s.location_id WHERE r.order_id = ? AND r.qty > 0", (order_id,))
+        if row and row[0]:
+            return {"stop": "zone", "zone": row[0], "label": f"zone {row[0]}"}
+        return {"stop": "supervisor", "zone": None, "label": "a supervisor (nothing left to pick, order not complete)"}
+    if status in (S.CANCEL_PENDING, S.CANCELLED):
+        return {"stop": "restock", "zone": None, "label": "returns (order cancelled: units go back to stock)"}
+    return {"stop": "supervisor", "zone": None, "label": f"a supervisor (order is {status})"}
+
+
+def tote_routes(uow: UnitOfWork, batch_id: int) -> list[dict]:
+    """For a finished cart: every tote and where it goes next."""
+    with uow.read_raw() as raw:
+        mode = raw.row("SELECT mode FROM pick_batch WHERE id = ?", (batch_id,))[0]
+        rows = raw.rows("SELECT order_id, tote FROM batch_order WHERE batch_id = ? ORDER BY tote_slot", (batch_id,))
+        if mode == "bulk":
+            return [{"order_id": o, "tote": t, "stop": "putwall", "zone": None, "label": "the put wall"} for o, t in rows]
+        return [{"order_id": o, "tote": t, **next_stop(raw, o)} for o, t in rows]
 
 
 # The pick path runs for every unit on the floor, so its reads and writes are plain SQL
@@ -174,7 +275,8 @@ def _check_scans(tx: Tx, task: dict, location_code: str | None, item_code: str |
     if location_code is not None and location_code != task["location"]:
         raise WrongLocation(f"that is {location_code}; pick from {task['location']}", expected=task["location"])
     if item_code is not None and sku_id_for_code(tx, item_code) != task["sku_id"]:
-        raise errors.WrongItem(f"wrong item {item_code}; pick {task['sku']} {task['name']}", expected=task["sku"])
+        raise errors.WrongItem(f"Wrong item: scanned {describe_scan(tx, item_code)}; expected {describe_sku(tx, task['sku_id'])}",
+                               expected=task["sku"], scanned=as_printed(item_code))
 
 
 def _pick_units(tx: Tx, task: dict, qty: int, operator: str | None) -> None:
@@ -324,14 +426,24 @@ def skip_task(uow: UnitOfWork, task_id: int) -> dict:
 
 
 def change_tote(uow: UnitOfWork, batch_id: int, order_id: str, new_tote: str) -> None:
-    """Tote full: the order continues in a new tote."""
+    """A tote scanned for an order (cart setup, or tote full): it must be an empty tote, not a bin,
+    an item or a tote another order still travels in."""
     with uow.write() as tx:
         bo = tx.session.get(BatchOrder, (batch_id, order_id))
         if bo is None:
             raise errors.NotFound(f"order {order_id} is not on batch {batch_id}")
-        if not new_tote.strip():
+        tote = new_tote.strip()
+        if not tote:
             raise errors.ValidationFailed("scan the new tote", field="tote")
-        bo.tote = new_tote.strip()
+        if tx.row("SELECT 1 FROM location WHERE code = ?", (tote,)):
+            raise errors.ValidationFailed(f"{tote} is a bin, not a tote: scan an empty tote", field="tote")
+        if sku_id_for_code(tx, tote) is not None:
+            raise errors.ValidationFailed(f"Scanned {describe_scan(tx, tote)}: an item, not a tote", field="tote")
+        other = _order_of_tote(tx, tote)
+        if other is not None and other != order_id and _current_tote(tx, other) == tote and tx.row(
+                "SELECT 1 FROM orders WHERE id = ? AND status IN ('picking', 'picked')", (other,)):
+            raise errors.Conflict(f"tote {tote} holds order {other}: scan an empty tote", field="tote")
+        bo.tote = tote
         tx.session.add(bo)
 
 
@@ -361,9 +473,10 @@ def _after_task(tx: Tx, task: dict) -> dict:
 
 def _progress(raw: Raw, batch_id: int) -> dict:
     """Counts for "pick n of m" (from the batch/status index, no table rows read)."""
-    total, done = raw.row("SELECT coalesce(sum(status != 'cancelled'), 0), coalesce(sum(status IN ('done', 'short')), 0) "
-                          "FROM pick_task WHERE batch_id = ?", (batch_id,))
-    return {"tasks_total": total, "tasks_done": done}
+    total, done, short = raw.row("SELECT coalesce(sum(status != 'cancelled'), 0), "
+                                 "coalesce(sum(status IN ('done', 'short')), 0), coalesce(sum(status = 'short'), 0) "
+                                 "FROM pick_task WHERE batch_id = ?", (batch_id,))
+    return {"tasks_total": total, "tasks_done": done, "tasks_short": short}
 
 
 def _maybe_picked(tx: Tx, order: Order) -> bool:

@@ -12,7 +12,7 @@ from app.db.uow import Tx, UnitOfWork, db_time
 from app.domain import errors
 from app.domain import print_jobs as life
 
-DOCUMENTS = ("shipping_label", "packing_slip", "tote_label", "location_label")
+DOCUMENTS = ("shipping_label", "packing_slip", "tote_label", "location_label", "manifest")
 MAX_BACKOFF_S = 60
 
 

@@ -52,11 +52,13 @@ def put_scan(uow: UnitOfWork, item_code: str, batch_id: int | None = None) -> di
             s.add(slot)
         loc = s.get(Location, slot.location_id)
         return {"order_id": order.id, "line_pk": line.id, "sku": sku.code, "name": sku.name, "cubby": loc.code,
-                "light_address": loc.light_address, "qty": 1}
+                "light_address": loc.light_address, "qty": line.qty_picked - line.qty_put}
 
 
-def put_confirm(uow: UnitOfWork, order_id: str, line_pk: int, cubby: str | None = None) -> dict:
-    """The unit is in the cubby; tells whether the order is complete on the wall."""
+def put_confirm(uow: UnitOfWork, order_id: str, line_pk: int, cubby: str | None = None, qty: int = 1) -> dict:
+    """`qty` units are in the cubby; tells whether the order is complete on the wall."""
+    if isinstance(qty, bool) or not isinstance(qty, int) or qty < 1:
+        raise errors.InvalidQuantity("put at least one unit", field="qty")
     with uow.write() as tx:
         s = tx.session
         line = s.get(OrderLine, line_pk)
@@ -68,12 +70,35 @@ def put_confirm(uow: UnitOfWork, order_id: str, line_pk: int, cubby: str | None 
         loc = s.get(Location, slot.location_id)
         if cubby is not None and cubby != loc.code:
             raise errors.WrongItem(f"that is cubby {cubby}; put it in {loc.code}", expected=loc.code)
-        if line.qty_put >= line.qty_picked:
-            raise errors.ExtraItem("this line is already complete on the wall")
-        line.qty_put += 1
+        if line.qty_put + qty > line.qty_picked:
+            raise errors.ExtraItem(f"only {line.qty_picked - line.qty_put} more of this line go in {loc.code}")
+        line.qty_put += qty
         s.add(line)
         s.flush()
         order = s.get(Order, order_id)
         lines = s.exec(select(OrderLine).where(OrderLine.order_id == order_id)).all()
         complete = order.status == S.PICKED and all(l.qty_put >= l.qty_picked for l in lines)
         return {"order_id": order_id, "cubby": loc.code, "light_address": loc.light_address, "complete": complete}
+
+
+def wall_map(uow: UnitOfWork) -> dict:
+    """Every cubby's state (free, filling with units put of units needed, complete) and the units
+    still on the bulk carts waiting to be put."""
+    with uow.read_raw() as raw:
+        rows = raw.rows("SELECT l.code, w.order_id, o.status, coalesce(sum(ol.qty_put), 0), coalesce(sum(ol.qty), 0), "
+                        "coalesce(sum(ol.qty_picked), 0) FROM put_wall_slot w JOIN location l ON l.id = w.location_id "
+                        "LEFT JOIN orders o ON o.id = w.order_id LEFT JOIN order_line ol ON ol.order_id = w.order_id "
+                        "GROUP BY l.code, w.order_id ORDER BY l.path_seq, l.code")
+        left = raw.row("SELECT coalesce(sum(ol.qty_picked - ol.qty_put), 0) FROM order_line ol JOIN orders o ON o.id = ol.order_id "
+                       "WHERE o.status IN ('picking', 'picked') AND EXISTS (SELECT 1 FROM batch_order bo JOIN pick_batch b "
+                       "ON b.id = bo.batch_id WHERE bo.order_id = o.id AND b.mode = 'bulk')")[0]
+    cubbies = []
+    for code, order_id, status, put, qty, picked in rows:
+        if order_id is None:
+            state = "free"
+        elif status == S.PICKED and put >= picked:
+            state = "complete"
+        else:
+            state = "filling"
+        cubbies.append({"cubby": code, "order_id": order_id, "state": state, "put": put, "qty": qty})
+    return {"cubbies": cubbies, "units_on_cart": left}

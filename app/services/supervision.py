@@ -51,3 +51,15 @@ def oldest_unshipped(uow: UnitOfWork, open_states: tuple[str, ...]) -> dict | No
             return None
         created = o.created_at if o.created_at.tzinfo else o.created_at.replace(tzinfo=uow.clock().tzinfo)
         return {"order_id": o.id, "status": o.status, "age_s": int((uow.clock() - created).total_seconds())}
+
+
+def exception_board(uow: UnitOfWork, limit: int = 20) -> dict:
+    """The supervisor's problems, one row each: orders in exception (retry / close), cancellations
+    to finish, and the other open exceptions. An order's own "order-exception" record is the same
+    problem as its row in the first list, so it is not listed again."""
+    orders = orders_in(uow, ("exception",))
+    in_exception = {o["order_id"] for o in orders}
+    rest = [e for e in open_exceptions(uow, limit=limit + len(in_exception))
+            if not (e["kind"] == "order-exception" and e["subject"] in in_exception)]
+    return {"exception_orders": orders, "cancel_pending": orders_in(uow, ("cancel_pending",)),
+            "exceptions": rest[:limit]}

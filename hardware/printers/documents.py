@@ -239,3 +239,33 @@ def _zpl_code_label(title: str, code: str) -> str:
 
 def _zpl(text: Any) -> str:
     return printable(text)
+
+
+def manifest(data: Mapping[str, Any]) -> bytes:
+    """A carrier's manifest summary at the end of a pick-up: every package handed over, then the
+    packages left behind at the dock."""
+    data = _printable_data(data)
+    p = _start()
+    p.set(align="center", bold=True, double_height=True)
+    p.text("CARRIER MANIFEST\n")
+    p.set(normal_textsize=True, align="left")
+    p.text(f"MANIFEST {_require(data, 'manifest_id')}  {str(_require(data, 'carrier')).upper()}\n")
+    if data.get("node_id"):
+        p.text(f"FROM {data['node_id']}  {data.get('closed_at', '')}\n")
+    p.text("-" * LINE_WIDTH + "\n")
+    packages = _require(data, "packages")
+    for pkg in packages:
+        p.text(f"{pkg['tracking_number']}  {pkg['order_id']}\n")
+    p.text("-" * LINE_WIDTH + "\n")
+    p.set(bold=True)
+    p.text(f"PACKAGES {len(packages)}\n")
+    left = data.get("left_behind") or []
+    if left:
+        p.text(f"LEFT AT THE DOCK {len(left)}\n")
+        p.set(bold=False)
+        for pkg in left:
+            p.text(f"{pkg['tracking_number']}  {pkg['order_id']}\n")
+    p.set(bold=False)
+    p.text("CARRIER SIGNATURE\n\n______________________\n")
+    p.cut()
+    return p.output

@@ -33,6 +33,8 @@ def test_serial_scan_updates_the_open_page_without_reload(page, floor_server):
         expect(page.locator("#pick-idle")).to_be_visible()
         expect(page.locator("body")).to_have_attribute("data-sse", "open")  # logged in: a live stream
         page.click("#start-cluster")
+        expect(page.locator("#cart-setup")).to_be_visible()
+        simulator.type_code("TOTE-S1")  # cart setup with the station's own scanner
         expect(page.locator("#task-location")).to_have_text("A-01-01")
         simulator.type_code("A-01-01")
         expect(page.locator("#message")).to_contain_text("Bin A-01-01 OK")

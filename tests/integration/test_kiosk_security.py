@@ -230,6 +230,7 @@ def test_two_hundred_open_streams_leave_the_api_and_the_floor_answering(kiosk):
     picker = Browser(server.url)
     picker.login("PICK-1", "BADGE-0001", "1111")
     picker.post("PICK-1/act/start_batch", {"mode": "cluster", "max_orders": "6"})
+    picker.post("PICK-1/scan", {"code": "TOTE-1"})  # cart setup: the order's tote
     socks = []
     try:
         anonymous = [_open_stream(server.port, None) for _ in range(100)]
@@ -336,6 +337,7 @@ def test_every_floor_write_replayed_with_its_request_id_books_once(kiosk):
     b = Browser(server.url)
     b.login("PICK-1", "BADGE-0001", "1111")
     b.post("PICK-1/act/start_batch", {"mode": "cluster", "max_orders": "6"})
+    b.post("PICK-1/scan", {"code": "TOTE-1"})  # cart setup: the order's tote
     body = {"location": "A-01-01", "item": gtin(1), "qty": 1, "request_id": "hh-1"}
     url = f"{server.url}/kiosk/stations/PICK-1/picks"
     first = b.http.post(url, json=body, headers={"X-CSRF-Token": b.csrf}, timeout=5).json()
@@ -360,6 +362,7 @@ def test_a_replay_after_a_restart_is_recognised_from_the_database(tmp_path):
     b = Browser(server.url)
     b.login("PICK-1", "BADGE-0001", "1111")
     b.post("PICK-1/act/start_batch", {"mode": "cluster", "max_orders": "6"})
+    b.post("PICK-1/scan", {"code": "TOTE-1"})  # cart setup: the order's tote
     body = {"location": "A-01-01", "item": gtin(1), "qty": 1, "request_id": "before-crash"}
     assert b.http.post(f"{server.url}/kiosk/stations/PICK-1/picks", json=body, timeout=5,
                        headers={"X-CSRF-Token": b.csrf}).json()["ok"]
@@ -411,3 +414,20 @@ def test_no_kiosk_template_has_inline_script_or_event_handlers():
         assert not re.search(r"<script(?![^>]*\bsrc=)", text), path
         assert not re.search(r"<[a-z][^>]*\son[a-z]+\s*=", text), path
         assert "hx-on" not in text and "js:" not in text, path
+
+
+def test_a_refresh_that_left_before_the_login_does_not_replace_the_new_cookie(kiosk):
+    node, server = kiosk
+    b = Browser(server.url)
+    b.http.get(f"{server.url}/kiosk/stations/PICK-1", timeout=5)
+    old = b.cookie()
+    b.login("PICK-1", "BADGE-0001", "1111")
+    new = b.cookie()
+    assert new != old
+    # the login screen's poll, sent with the cookie from before the login, answers after it
+    late = requests.get(f"{server.url}/kiosk/stations/PICK-1/screen", timeout=5,
+                        headers={"HX-Request": "true"}, cookies={"wes_floor": old})
+    assert late.status_code == 200 and "Set-Cookie" not in late.headers and 'data-held="no"' in late.text
+    page = requests.get(f"{server.url}/kiosk/stations/PICK-1/screen", timeout=5,
+                        headers={"HX-Request": "true"}, cookies={"wes_floor": new})
+    assert 'data-held="yes"' in page.text

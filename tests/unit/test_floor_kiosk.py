@@ -73,12 +73,14 @@ def test_login_then_pick_by_wedge_scans(kiosk):
     html = b.html("/kiosk/stations/PICK-1/act/login", data={"pin": "1111"})
     assert 'data-screen="pick"' in html and "Welcome" in html
     html = b.html("/kiosk/stations/PICK-1/act/start_batch", data={"mode": "cluster", "max_orders": "6"})
-    assert "A-01-01" in html and 'data-qty="2"' in html
+    assert "Set up the cart" in html and "scan a tote for order O-1" in html
+    html = b.html("/kiosk/stations/PICK-1/scan", data={"code": "TOTE-9"})
+    assert "A-01-01" in html and 'data-qty="2"' in html and "Cart ready" in html
     b.post("/kiosk/stations/PICK-1/scan", data={"code": "A-01-01"})
     html = b.html("/kiosk/stations/PICK-1/scan", data={"code": gtin(1)})
     assert 'data-qty="1"' in html and 'data-sound="ok"' in html
     html = b.html("/kiosk/stations/PICK-1/scan", data={"code": gtin(4)})
-    assert 'data-sound="error"' in html and "wrong item" in html and 'data-qty="1"' in html
+    assert 'data-sound="error"' in html and "Wrong item: scanned 4006380000049" in html and 'data-qty="1"' in html
 
 
 def test_bad_input_is_a_message_not_a_stack_trace(kiosk):
@@ -128,6 +130,7 @@ def test_handheld_json_pick_confirms_one_unit_per_request_and_checks_both_scans(
     b.post("/kiosk/stations/PICK-1/scan", data={"code": "BADGE-0001"})
     b.post("/kiosk/stations/PICK-1/act/login", data={"pin": "1111"})
     b.post("/kiosk/stations/PICK-1/act/start_batch", data={"mode": "cluster", "max_orders": "6"})
+    b.post("/kiosk/stations/PICK-1/scan", data={"code": "TOTE-9"})
     url = "/kiosk/stations/PICK-1/picks"
 
     def pick(location, item, rid, **kw):

@@ -80,7 +80,7 @@ def test_wrong_item_is_refused_and_light_stays_on(floor):
     st = start(director, node, "O-1")
     director.handle_scan("PICK-1", "A-01-01")
     out = director.handle_scan("PICK-1", gtin(4))
-    assert not out.ok and out.sound == "error" and "wrong item" in out.message
+    assert not out.ok and out.sound == "error" and "Wrong item: scanned 4006380000049 (SKU-00004" in out.message and "expected SKU-00001" in out.message and "(4006380000018)" in out.message
     assert lit_qty(lights, st) == 2 and st.pick.task["remaining"] == 2 and st.pick.location_ok
 
 
@@ -96,13 +96,73 @@ def test_next_bin_lights_when_a_task_is_done(floor):
     assert list(lights["A"].lit) == [st.pick.task["light_address"]]
 
 
-def test_qty_entry_confirms_several_units_at_once(floor):
+def test_qty_entry_is_refused_until_the_first_unit_was_scanned(floor):
     node, director, lights = floor
-    add_order(node.uow, "O-1", ("SKU-00001", 3))
+    add_order(node.uow, "O-1", ("SKU-00001", 4))
     st = start(director, node, "O-1")
     director.handle_scan("PICK-1", "A-01-01")
-    out = director.act("PICK-1", "confirm_qty", qty="2")
+    out = director.act("PICK-1", "confirm_qty", qty="4")  # a bin scan and a tap book nothing
+    assert not out.ok and out.sound == "error" and "Scan one SKU-00001" in out.message
+    assert order_service.get_order_view(node.uow, "O-1")["lines"][0]["qty_picked"] == 0
+    assert director.handle_scan("PICK-1", gtin(1)).ok
+    out = director.act("PICK-1", "confirm_qty", qty="2")  # that SKU was scanned: the rest may be keyed
     assert out.ok and st.pick.task["remaining"] == 1 and lit_qty(lights, st) == 1
+
+
+def test_a_short_is_amber_with_its_own_sound_and_the_summary_counts_it(floor):
+    node, director, lights = floor
+    inventory.count_stock(node.uow, "SKU-00004", "A-01-02", 2)  # nothing elsewhere to re-reserve
+    add_order(node.uow, "O-1", ("SKU-00001", 1), ("SKU-00004", 2), policy="fill_all_available")
+    st = start(director, node, "O-1")
+    director.handle_scan("PICK-1", "A-01-01")
+    director.handle_scan("PICK-1", gtin(1))
+    out = director.act("PICK-1", "short", reason="empty-bin", qty_found="2")
+    assert not out.ok and "not a short" in out.message
+    out = director.act("PICK-1", "short", reason="empty-bin", qty_found="0")
+    assert out.ok and out.sound == "short" and "found 0 of 2 SKU-00004" in out.message
+    assert "1 of 2 picks, 1 short" in out.message and "→ packing (partial: 2 short)" in out.message
+    assert st.pick.batch["tasks_short"] == 1
+
+
+def test_multi_zone_order_is_picked_pick_and_pass_and_never_reaches_packing_incomplete(floor):
+    node, director, lights = floor
+    add_order(node.uow, "O-1", ("SKU-00001", 1))  # zone A only
+    add_order(node.uow, "O-2", ("SKU-00001", 1), ("SKU-00002", 1), ("SKU-00003", 1))  # zones A, B, C
+    director.login("PICK-1", *PICKER)
+    out = director.act("PICK-1", "start_batch", max_orders="6")  # the kiosk's own cart: totes are scanned first
+    st = director.view("PICK-1")
+    assert "Set up the cart: scan a tote for order O-1" in out.message
+    assert not director.handle_scan("PICK-1", "A-01-01").ok  # a bin is no tote
+    assert not director.handle_scan("PICK-1", gtin(1)).ok  # nor an item
+    assert director.handle_scan("PICK-1", "TOTE-1").ok
+    assert not director.handle_scan("PICK-1", "TOTE-1").ok  # that tote holds O-1 now
+    out = director.handle_scan("PICK-1", "TOTE-2")
+    assert out.ok and "Cart ready" in out.message
+    for _ in range(2):
+        director.handle_scan("PICK-1", "A-01-01")
+        out = director.handle_scan("PICK-1", gtin(1))
+    assert "Tote TOTE-1 → packing" in out.message and "Tote TOTE-2 → zone B" in out.message
+    assert "6 of 6" not in out.message and "2 of 2 picks" in out.message
+    with pytest.raises(Exception, match="not complete.*zone B"):
+        from app.services import packing
+        packing.start_pack(node.uow, "TOTE-2")
+    # zone B's picker: a fresh cart does not take O-2 (it travels in TOTE-2); scanning the tote does
+    director.login("PICK-2", "BADGE-0002", "2222")
+    assert director.act("PICK-2", "start_batch", max_orders="6").message == "No pick work right now"
+    out = director.handle_scan("PICK-2", "TOTE-1")
+    assert not out.ok and "nothing to pick in zone B: it goes to packing" in out.message
+    out = director.handle_scan("PICK-2", "TOTE-2")
+    assert out.ok and "continues in zone B" in out.message
+    director.handle_scan("PICK-2", "B-01-01")
+    out = director.handle_scan("PICK-2", gtin(2))
+    assert "Tote TOTE-2 → zone C" in out.message
+    director.login("PICK-3", "BADGE-0001", "1111")
+    out = director.handle_scan("PICK-3", "TOTE-2")
+    assert out.ok, out.message
+    director.handle_scan("PICK-3", "C-01-01")
+    out = director.handle_scan("PICK-3", gtin(3))
+    assert "Tote TOTE-2 → packing" in out.message
+    assert order_service.get_order_view(node.uow, "O-2")["status"] == "picked"
 
 
 def test_light_buttons_confirm_and_adjust_like_the_screen(floor):

@@ -19,9 +19,11 @@ def test_pickers_pick_and_put_but_never_pack_receive_adjust_or_supervise():
 
 
 def test_packers_pack_receive_and_reprint_and_supervisors_do_everything():
-    assert modes_for("packer") == ("putwall", "pack", "receive") and may("packer", "reprint")
-    assert not may("packer", "adjust")
-    for permission in ("adjust", "count", "resolve-exception", "unlock-badge", "mode:pick", "mode:supervise"):
+    assert modes_for("packer") == ("putwall", "pack", "dock", "receive") and may("packer", "reprint")
+    assert may("packer", "close-manifest") and not may("picker", "mode:dock") and not may("picker", "close-manifest")
+    assert not may("packer", "adjust") and not may("packer", "blind-receipt")
+    for permission in ("adjust", "count", "resolve-exception", "unlock-badge", "mode:pick", "mode:supervise",
+                       "mode:dock", "close-manifest", "blind-receipt"):
         assert may("supervisor", permission) and may("admin", permission)
 
 
