@@ -6,11 +6,12 @@ from __future__ import annotations
 from app.services import dock
 
 from .actions import Action
+from .flow import Flow
 from .outcome import Outcome
 from .params import Choice, Text
 
 
-class DockFlow:
+class DockFlow(Flow):
     mode = "dock"
 
     def __init__(self, uow, devices, node_id: str):
@@ -24,15 +25,6 @@ class DockFlow:
                    (Text("carrier", "carrier", 32), Choice("confirm", "confirmation", ("yes",), required=False)),
                    mode=self.mode, permission="close-manifest"),
         )
-
-    def enter(self, st) -> None:
-        pass
-
-    def leave(self, st) -> None:
-        pass
-
-    def recover(self, st) -> None:
-        pass
 
     def scan(self, st, code: str, scan) -> Outcome:
         res = dock.hand_over(self.uow, code, st.badge)

@@ -171,7 +171,7 @@ class Floor:
         st = self.station(sid)
         with st.lock, self._logged_as(st):
             flow = self.flows.get(st.mode)
-            if st.holder is None or flow is None or not hasattr(flow, "press"):
+            if st.holder is None or flow is None:
                 return None
             return self._answer(st, st.holder, self._guard(st, lambda: flow.press(st, zone, address, button)), "button")
 
@@ -274,7 +274,7 @@ class Floor:
         st.touched_at = time.monotonic()
         flow = self.flows[mode]
         flow.enter(st)
-        resumed = flow.resume(st) if hasattr(flow, "resume") else None
+        resumed = flow.resume(st)
         return Outcome(True, f"Welcome {operator['name']}" + (f": {resumed}" if resumed else ""), "ok")
 
     def _vacate_other(self, sid: str, current: Station, why: str) -> None:
@@ -332,8 +332,7 @@ class Floor:
         st.holder, st.mode = session, mode
         flow = self.flows[mode]
         try:
-            if hasattr(flow, "resume"):
-                flow.resume(st)
+            flow.resume(st)
             flow.enter(st)
         except errors.DomainError:
             log.warning("station %s: could not resume its work after a restart", st.station)

@@ -7,11 +7,12 @@ from app.domain.packing import CARTONS
 from app.services import packing, printing
 
 from .actions import Action
+from .flow import Flow
 from .outcome import Outcome, Refused
 from .params import Choice, Int
 
 
-class PackFlow:
+class PackFlow(Flow):
     mode = "pack"
 
     def __init__(self, uow, lights, devices, node_id: str, sscc_prefix: str):
@@ -30,15 +31,6 @@ class PackFlow:
             Action("cancel_pack", self.cancel_pack, mode=m),
             Action("reprint", self.reprint, (Int("job_id", "print job", 1, 2_000_000_000),), permission="reprint"),
         )
-
-    def enter(self, st) -> None:
-        pass
-
-    def leave(self, st) -> None:
-        pass
-
-    def recover(self, st) -> None:
-        pass
 
     def scan(self, st, code: str, scan) -> Outcome:
         k = st.pack

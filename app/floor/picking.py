@@ -12,11 +12,12 @@ from app.domain.stock import SHORT_REASONS
 from app.services import catalog, picking
 
 from .actions import Action
+from .flow import Flow
 from .outcome import Outcome, Refused
 from .params import Choice, Int, Text
 
 
-class PickFlow:
+class PickFlow(Flow):
     mode = "pick"
 
     def __init__(self, uow, lights):

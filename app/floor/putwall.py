@@ -7,13 +7,14 @@ from __future__ import annotations
 from app.services import catalog, putwall
 
 from .actions import Action
+from .flow import Flow
 from .outcome import Outcome, Refused
 from .params import Choice
 
 PUT_COLOR = "blue"
 
 
-class PutWallFlow:
+class PutWallFlow(Flow):
     mode = "putwall"
 
     def __init__(self, uow, lights):
@@ -34,9 +35,6 @@ class PutWallFlow:
 
     def leave(self, st) -> None:
         self.lights.release(st)
-
-    def recover(self, st) -> None:
-        pass
 
     def scan(self, st, code: str, scan) -> Outcome:
         w = st.putwall

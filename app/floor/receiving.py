@@ -9,11 +9,12 @@ from app.domain import errors
 from app.services import catalog, inbound
 
 from .actions import Action
+from .flow import Flow
 from .outcome import Outcome, Refused
 from .params import Choice, Int, Text
 
 
-class ReceiveFlow:
+class ReceiveFlow(Flow):
     mode = "receive"
 
     def __init__(self, uow):
@@ -33,15 +34,6 @@ class ReceiveFlow:
             Action("blind_receipt", self.blind_receipt, (Choice("reason", "reason", inbound.BLIND_REASONS),),
                    mode=m, permission="blind-receipt"),
         )
-
-    def enter(self, st) -> None:
-        pass
-
-    def leave(self, st) -> None:
-        pass
-
-    def recover(self, st) -> None:
-        pass
 
     def scan(self, st, code: str, scan) -> Outcome:
         r = st.receive

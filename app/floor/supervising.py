@@ -7,13 +7,14 @@ from app.domain.stock import ADJUSTMENT_REASONS
 from app.services import inventory, operators, orders, supervision
 
 from .actions import Action
+from .flow import Flow
 from .outcome import Outcome
 from .params import Choice, Int, Text
 
 RESOLUTIONS = ("retry", "close")
 
 
-class SuperviseFlow:
+class SuperviseFlow(Flow):
     mode = "supervise"
 
     def __init__(self, uow):
@@ -38,15 +39,6 @@ class SuperviseFlow:
                    permission="ack-exception"),
             Action("unlock_badge", self.unlock_badge, (Text("badge", "badge"),), permission="unlock-badge"),
         )
-
-    def enter(self, st) -> None:
-        pass
-
-    def leave(self, st) -> None:
-        pass
-
-    def recover(self, st) -> None:
-        pass
 
     def scan(self, st, code: str, scan) -> Outcome:
         s = st.supervise

@@ -156,7 +156,7 @@ def test_a_three_zone_order_picked_pick_and_pass_to_the_dock_on_a_handheld(handh
     page.wait_for_timeout(350)  # the scan pipeline drops a repeat within 0.3 s
     scan(page, gtin(1))
     tap(page, "#close-package")
-    expect(page.locator("#label-status")).to_have_attribute("data-status", "done", timeout=15_000)
+    expect(page.locator("#label-status")).to_have_attribute("data-status", "printed", timeout=15_000)
     assert in_view(page, "#label-status")
     shot(page, "pack-label-status")
     tap(page, "#reprint-label")
