@@ -121,8 +121,9 @@ class _ClosingBody:
 
 # Waitress stops accepting connections at its connection limit (100 by default): a client that holds
 # that many idle connections would shut the node's API out. Connections are cheap, threads are not:
-# a high limit, and idle connections closed after a minute.
-SERVER_LIMITS = {"connection_limit": 1000, "channel_timeout": 60}
+# a high limit, and idle connections closed after a minute. poll() instead of select(): select()
+# cannot watch a descriptor numbered 1024 or more, and the server's loop died on one.
+SERVER_LIMITS = {"connection_limit": 1000, "channel_timeout": 60, "asyncore_use_poll": True}
 
 
 class BackgroundServer:
@@ -140,7 +141,8 @@ class BackgroundServer:
     def _run(self) -> None:
         try:
             while not self._stopping.is_set():
-                self.server.asyncore.loop(timeout=0.05, map=self.server._map, count=1)
+                self.server.asyncore.loop(timeout=0.05, map=self.server._map, count=1,
+                                          use_poll=self.server.adj.asyncore_use_poll)
         finally:
             self.server.close()
 

@@ -34,7 +34,7 @@ def main(node_url: str, threads: int) -> None:
     from app.config import Settings
     from app.front.app import build_front
     from app.logformat import configure_logging
-    from app.serving import settle_heap
+    from app.serving import SERVER_LIMITS, settle_heap
 
     settings = Settings.load()
     configure_logging(settings.log_level, settings.log_format,
@@ -42,7 +42,7 @@ def main(node_url: str, threads: int) -> None:
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     threading.Thread(target=_orphan_watch, args=(os.getppid(),), name="wes-front-orphan", daemon=True).start()
     front = build_front(settings, node_url)
-    server = create_server(front, host=settings.host, port=settings.api_port, threads=threads)
+    server = create_server(front, host=settings.host, port=settings.api_port, threads=threads, **SERVER_LIMITS)
     settle_heap()
     signal.signal(signal.SIGTERM, _stop)
     print(f"READY http://{settings.host}:{server.effective_port}", flush=True)

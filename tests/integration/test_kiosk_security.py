@@ -4,6 +4,7 @@ every floor write is replay-safe, and the pages send their security headers. Eac
 the reproductions of the floor issue: they passed against the node before the rebuild."""
 from __future__ import annotations
 
+import os
 import re
 import socket
 import time
@@ -431,3 +432,22 @@ def test_a_refresh_that_left_before_the_login_does_not_replace_the_new_cookie(ki
     page = requests.get(f"{server.url}/kiosk/stations/PICK-1/screen", timeout=5,
                         headers={"HX-Request": "true"}, cookies={"wes_floor": new})
     assert 'data-held="yes"' in page.text
+
+
+def test_the_server_keeps_answering_when_its_descriptors_are_numbered_past_1024(kiosk):
+    """select() cannot watch a descriptor numbered 1024 or more: with many sockets open (a node under
+    a flood of connections) the server's loop died. It polls instead."""
+    import resource
+
+    node, server = kiosk
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1300:
+        pytest.skip(f"this test needs 1300 file descriptors (the limit is {soft})")
+    fillers = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]  # every new socket gets a number past 1024
+    try:
+        for _ in range(3):
+            resp = requests.get(f"{server.url}/api/v1/status", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+            assert resp.status_code == 200
+    finally:
+        for fd in fillers:
+            os.close(fd)
