@@ -16,6 +16,7 @@ import statistics
 import threading
 import time
 import urllib.parse
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -382,6 +383,7 @@ def pick_requests(nut: NodeUnderTest, stations: list[dict], mode: str) -> list[l
     """handheld: one JSON request per confirmation (bin + item + qty, as a handheld app sends it);
     kiosk: the screen flow, a bin scan then an item scan, each answered with the new screen (HTML)."""
     per_thread = []
+    run = uuid.uuid4().hex[:8]  # request ids are new in every run, as a handheld's are for every confirmation
     for st in stations:
         hdr = nut.session_headers(st["id"])
         reqs = []
@@ -392,12 +394,12 @@ def pick_requests(nut: NodeUnderTest, stations: list[dict], mode: str) -> list[l
             for task in st["tasks"]:
                 for n in range(task["remaining"]):
                     body = json.dumps({"location": task["location"], "item": _gtin(task["sku"]), "qty": 1,
-                                       "request_id": f"{st['id']}-{task['task_id']}-{n}"})
+                                       "request_id": f"{run}-{st['id']}-{task['task_id']}-{n}"})
                     reqs.append(Request("POST", path, body.encode(), jhdr, "item"))
         else:
             path = f"/kiosk/stations/{st['id']}/scan"
             for task in st["tasks"]:  # as kiosk.js sends them: each scan with its own request id
-                rid = f"{st['id']}-{task['task_id']}"
+                rid = f"{run}-{st['id']}-{task['task_id']}"
                 reqs.append(Request("POST", path, (f"code={urllib.parse.quote(task['location'])}&request_id={rid}-b").encode(),
                                     hdr, "bin"))
                 reqs.append(Request("POST", path, f"code={_gtin(task['sku'])}&request_id={rid}-i".encode(), hdr, "item"))
