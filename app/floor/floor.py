@@ -149,18 +149,18 @@ class Floor:
             if action is None:
                 return self._answer(st, session, Outcome(False, f"Unknown action {name[:40]!r}", "error",
                                                          data={"code": "unknown-action"}), "action")
-            if action.login:
-                if not self._holding(st, session):
-                    return self._answer(st, session, Outcome(False, f"Log in at {sid} first", "error",
-                                                             data={"code": "login-required"}), "action")
-                denied = self._denied(st, action)
-                if denied is not None:
-                    return self._answer(st, session, denied, "action")
-                self._touch(st)
-            run = lambda: action.handler(st, **parse_form(action.params, form))  # noqa: E731
-            if not action.login:
-                return self._answer(st, session, self._guard(st, lambda: action.handler(st, session, **parse_form(action.params, form))), "action")
-            return self._answer(st, session, self._run(st, run, request_id), "action")
+            if not action.login:  # logging in: whoever stands at the screen may
+                return self._answer(st, session, self._guard(
+                    st, lambda: action.handler(st, session, **parse_form(action.params, form))), "action")
+            if not self._holding(st, session):
+                return self._answer(st, session, Outcome(False, f"Log in at {sid} first", "error",
+                                                         data={"code": "login-required"}), "action")
+            denied = self._denied(st, action)
+            if denied is not None:
+                return self._answer(st, session, denied, "action")
+            self._touch(st)
+            return self._answer(st, session, self._run(
+                st, lambda: action.handler(st, **parse_form(action.params, form)), request_id), "action")
 
     def press(self, zone: str, address: str, button: str) -> Outcome | None:
         """A light button (also what the button listener calls)."""
