@@ -3,6 +3,7 @@ not set; under CI a missing browser is a failure."""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,19 @@ def screenshot(page, name: str) -> None:
         page.wait_for_timeout(150)
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}-{w}x{h}.png"), full_page=True)
     page.set_viewport_size({"width": SIZES["kiosk"][0], "height": SIZES["kiosk"][1]})
+
+
+@contextmanager
+def watched_page(browser, size: tuple[int, int] = SIZES["kiosk"]):
+    """A page of its own context whose console errors and uncaught exceptions are collected: yields
+    (page, errors); a page under the CSP that logs nothing there ran as it should."""
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        yield page, errors
+    finally:
+        context.close()

@@ -11,7 +11,7 @@ from app.network.config import NetworkSettings
 from app.network.fakes import FakeNode
 from app.network.services import nodes, orders, replica
 from app.network.web import create_router_app
-from tests.e2e.conftest import SCREENSHOTS, SIZES
+from tests.e2e.conftest import SCREENSHOTS, SIZES, watched_page
 
 pytestmark = pytest.mark.e2e
 SITES = {"N1": (48.86, 2.35, "centre"), "N2": (48.90, 2.60, "east"), "N3": (48.75, 2.10, "west")}
@@ -46,13 +46,7 @@ def _order(ctx, oid, *lines):
 def test_the_dashboard_shows_the_map_orders_and_decisions_and_follows_the_network(browser, dashboard):
     ctx, server = dashboard
     _order(ctx, "CO-1", ("A", 1))
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
+    with watched_page(browser) as (page, errors):
         page.goto(server.url + "/")
         svg_nodes = page.locator("svg.network-map g.node")
         assert svg_nodes.count() == 3
@@ -76,5 +70,3 @@ def test_the_dashboard_shows_the_map_orders_and_decisions_and_follows_the_networ
             page.wait_for_timeout(150)
             page.screenshot(path=str(SCREENSHOTS / f"network-dashboard-{label}-{w}x{h}.png"), full_page=True)
         assert errors == []
-    finally:
-        context.close()

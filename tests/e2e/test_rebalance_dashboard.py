@@ -15,7 +15,7 @@ from app.network.planning_web import register_planning
 from app.network.rebalance import RebalancePolicy
 from app.network.services import nodes, planning, replica
 from app.network.web import create_router_app
-from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.conftest import SCREENSHOTS, watched_page
 
 pytestmark = pytest.mark.e2e
 SITES = {"N1": (48.86, 2.35, "centre"), "N2": (48.90, 2.60, "east")}
@@ -45,13 +45,7 @@ def test_a_supervisor_approves_a_plan_and_turns_automatic_issue_on(browser, boar
     history = {("N1", "A"): draw_daily_demand(CLASS_PATTERNS["slow"], 56, rng).tolist(),
                ("N2", "A"): draw_daily_demand(CLASS_PATTERNS["fast"], 56, rng).tolist()}
     plan = planning.propose_plan(ctx, history, RebalancePolicy(target_cover_days=3))
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
+    with watched_page(browser) as (page, errors):
         page.goto(server.url + "/planning")
         row = page.locator(f'tr[data-plan="{plan["plan_id"]}"]')
         assert "proposed" in row.inner_text() and "N1 → N2" in row.inner_text()
@@ -66,5 +60,3 @@ def test_a_supervisor_approves_a_plan_and_turns_automatic_issue_on(browser, boar
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "network-planning-1280x800.png"), full_page=True)
         assert errors == []
-    finally:
-        context.close()
