@@ -20,8 +20,6 @@ def create_app(config: dict | None = None, node=None, kiosk: bool = True) -> Fla
     app.config.update(config)
     app.json.sort_keys = False  # responses keep the order they were built in, and sorting costs per request
     app.extensions["wes"] = node
-    if node.reads_first is not None:
-        app.wsgi_app = node.reads_first.wrap(app.wsgi_app)
 
     from app.api import bp as api_bp
 

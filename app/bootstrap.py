@@ -17,7 +17,6 @@ from app.liveness import NodeLock
 from app.services.feed import HeadWatch, head_seq
 from app.services.status import StatusReadModel
 from app.metrics import NodeMetrics
-from app.serving import RouterReadsFirst
 
 VERSION = "0.1.0"
 log = logging.getLogger("wes")
@@ -35,7 +34,6 @@ class Node:
     workers: list = field(default_factory=list)
     heartbeat: object = None  # app.sync.heartbeat.Heartbeat when WES_ROUTER_URL is set
     status_model: object = None  # app.services.status.StatusReadModel
-    reads_first: object = None  # app.serving.RouterReadsFirst (create_app puts it in front of the app)
     floor: object = None  # app.floor.Floor, made by the kiosk blueprint
     lock: object = None  # app.liveness.NodeLock: tells the router's front this process is alive
     metrics: object = None  # app.metrics.NodeMetrics: floor outcomes, request latency, state at scrape time
@@ -97,9 +95,7 @@ def build_node(settings: Settings, devices=None, start_workers: bool = True, loc
     watch = HeadWatch()
     watch.head = head_seq(uow)
     uow.on_events(watch.notify)
-    node = Node(settings=settings, uow=uow, watch=watch, stream_id=stream, status_model=StatusReadModel(uow),
-                reads_first=RouterReadsFirst())
-    uow.after_write(node.reads_first.after_floor_write)
+    node = Node(settings=settings, uow=uow, watch=watch, stream_id=stream, status_model=StatusReadModel(uow))
     node.lock = lock if lock is not None else NodeLock(settings.db)
     if not node.lock.acquire(node.boot_id):  # another process serves this database (tests build several nodes)
         node.lock = None

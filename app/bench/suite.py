@@ -522,8 +522,6 @@ def bench_picks(nut: NodeUnderTest, stations: list[dict], duration: float, skus:
     t = threading.Thread(target=reads, daemon=True) if with_reads else None
     uow = nut.node.uow
     commits0, writes0 = uow.commits, uow.writes
-    gate = nut.node.reads_first
-    waits0, waited0 = gate.floor_waits, gate.floor_waited_s
     c0, f0 = nut.cpu(), nut.front_cpu()
     with GcPauses() as gcp, Steal() as steal, GilWait() as gil:
         if t:
@@ -534,7 +532,6 @@ def bench_picks(nut: NodeUnderTest, stations: list[dict], duration: float, skus:
     cpu, front_cpu = nut.cpu() - c0, nut.front_cpu() - f0
     mem.stop()
     commits, writes = uow.commits - commits0, uow.writes - writes0
-    waits, waited = gate.floor_waits - waits0, gate.floor_waited_s - waited0
     item = res.seen_by_tag.get("item", {})
     confirmations = item.get(JSON_OK if mode == "handheld" else OK_MARK, 0)
     five = sum(v for k, v in res.statuses.items() if k >= 500)
@@ -556,8 +553,6 @@ def bench_picks(nut: NodeUnderTest, stations: list[dict], duration: float, skus:
         "rss_peak_mb": round(mem.peak / 2**20, 1),
         "commits": commits, "writes_per_commit": round(writes / commits, 2) if commits else None,
         "gc": gcp.summary(), "cpu_steal_pct": steal.pct, "wake_up_wait": gil.summary(),
-        # floor requests held back while a router read was served (app.serving.RouterReadsFirst)
-        "floor_waits": waits, "floor_wait_mean_ms": round(waited * 1000 / waits, 2) if waits else None,
         "reads_during": _reads_summary(reads_res["r"]) if "r" in reads_res else None,
     }
 
@@ -846,8 +841,7 @@ def table(r: dict) -> str:
                      f"front CPU {p['front_cpu_s']} s (the router's reads), "
                      f"{p['writes_per_commit']} writes per COMMIT, GC {p['gc']['collections']} collections "
                      f"(max pause {p['gc']['max_pause_ms']} ms), a waking thread waits p50/p99 "
-                     f"{p['wake_up_wait']['p50_ms']}/{p['wake_up_wait']['p99_ms']} ms for the GIL, {p['floor_waits']} floor "
-                     f"requests held back for router reads ({p['floor_wait_mean_ms']} ms each on average), "
+                     f"{p['wake_up_wait']['p50_ms']}/{p['wake_up_wait']['p99_ms']} ms for the GIL, "
                      f"CPU steal {p['cpu_steal_pct']} % (baseline "
                      f"{b.get('cpu_steal_pct')} %)")
     k = r.get("picks_kiosk")

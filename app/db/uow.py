@@ -144,7 +144,6 @@ class UnitOfWork:
         self._queued = 0  # threads waiting for self._lock
         self._group: _Group | None = None
         self._event_listeners: list[Callable[[int], None]] = []
-        self._after_write: list[Callable[[], None]] = []
         self._once = threading.local()  # the request key the next write of a thread records
         self._drain = False  # truncate_wal wants the writer between groups: commit instead of handing on
         self.commits = 0  # COMMITs issued (with `writes`: the mean group size, for the bench)
@@ -153,11 +152,6 @@ class UnitOfWork:
     def on_events(self, listener: Callable[[int], None]) -> None:
         """Called with the new head seq after each commit that wrote events (long-poll wake-up)."""
         self._event_listeners.append(listener)
-
-    def after_write(self, hook: Callable[[], None]) -> None:
-        """Called in the writing thread once its command is committed, before it goes on
-        (app.serving.RouterReadsFirst lets router reads go first here)."""
-        self._after_write.append(hook)
 
     def once(self, key: str | None) -> None:
         """The next write of this thread records `key` in its own transaction; a write under a key
@@ -281,8 +275,6 @@ class UnitOfWork:
         if head is not None:
             for listener in self._event_listeners:
                 listener(head)
-        for hook in self._after_write:
-            hook()
 
     def _leave_failed_start(self, group: _Group) -> None:
         """The savepoint could not even be opened: treat the transaction as lost for the group."""

@@ -8,7 +8,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from flask.sessions import SessionInterface
 from sqlalchemy import create_engine
@@ -21,13 +21,25 @@ from app.db.uow import UnitOfWork
 from app.liveness import node_process
 from app.metrics import CONTENT_TYPE, FrontMetrics
 from app.services.feed import HeadWatch, head_seq, stream_id
-from app.serving import is_router_read
 
 from .proxy import NodeProxy, send_problem
 from .status_copy import StatusCopy, front_status
 
 LOCAL_READS = ("/api/v1/status", "/api/v1/inventory", "/api/v1/events", "/api/v1/demand")
 log = logging.getLogger("wes.front")
+
+
+def is_router_read(environ) -> bool:
+    """A GET of the router's API that answers at once (a long-polling feed read waits on purpose)."""
+    if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or not environ.get("PATH_INFO", "").startswith("/api/v1/"):
+        return False
+    query = environ.get("QUERY_STRING", "")
+    if "wait=" not in query:
+        return True
+    try:
+        return float(parse_qs(query).get("wait", ["0"])[0]) <= 0
+    except ValueError:
+        return True  # refused with a 422 at once
 
 
 def serves_locally(environ) -> bool:
@@ -46,7 +58,6 @@ class FrontNode:
     stream_id: str
     status_copy: StatusCopy
     watch: HeadWatch = field(default_factory=HeadWatch)
-    reads_first = None
 
     def status(self) -> dict:
         doc, age_s, error = self.status_copy.current()

@@ -196,27 +196,3 @@ def test_event_listeners_hear_the_head_only_after_commit(uow):
     assert res == {"first": None, "second": None}
     assert sorted(h for h, _ in seen) == [1, 2]
     assert all(visible >= head for head, visible in seen)
-
-
-def test_after_write_hooks_run_in_each_writing_thread_once_its_work_is_stored(uow):
-    runs = []
-
-    def hook():
-        c = sqlite3.connect(uow.path)
-        try:  # another connection already sees what this thread wrote
-            visible = {w for (w,) in c.execute("SELECT who FROM item")}
-        finally:
-            c.close()
-        runs.append((threading.get_ident(), visible))
-
-    uow.after_write(hook)
-
-    def writes(name):
-        def cmd(tx):
-            tx.run("INSERT INTO item(who) VALUES (?)", (name,))
-        return cmd
-
-    res = in_one_group(uow, writes("first"), writes("second"))
-    assert res == {"first": None, "second": None}
-    assert len({ident for ident, _ in runs}) == 2 and threading.get_ident() not in {ident for ident, _ in runs}
-    assert all({"first", "second"} <= visible for _, visible in runs)  # the shared COMMIT came first
