@@ -115,6 +115,9 @@ def _log_secrets(settings: Settings) -> tuple[str, ...]:
               help="text for people, json for log tools: one object per line (overrides WES_LOG_FORMAT).")
 def main(log_level, log_format):
     """Node WES: the warehouse execution system of one micro-fulfillment node."""
+    from app.serving import limit_malloc_arenas
+
+    limit_malloc_arenas()
     fmt = (log_format or os.environ.get("WES_LOG_FORMAT", "text")).lower()
     configure_logging(log_level or os.environ.get("WES_LOG_LEVEL", "INFO"), fmt if fmt in ("text", "json") else "text")
 

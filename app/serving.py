@@ -1,9 +1,14 @@
-"""Serving concerns: the heap settled after start-up, and waitress in a background thread on
-loopback (the tests' live server and the benchmark's server)."""
+"""Serving concerns: the heap settled after start-up, malloc kept to a few arenas, and waitress in
+a background thread on loopback (the tests' live server and the benchmark's server)."""
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import threading
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
+MALLOC_ARENAS = 2
 
 
 def settle_heap() -> None:
@@ -20,6 +25,21 @@ def settle_heap() -> None:
 # a high limit, and idle connections closed after a minute. poll() instead of select(): select()
 # cannot watch a descriptor numbered 1024 or more, and the server's loop died on one.
 SERVER_LIMITS = {"connection_limit": 1000, "channel_timeout": 60, "asyncore_use_poll": True}
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """glibc gives threads that allocate at the same time arenas of their own, up to 8 per core,
+    and memory freed in one arena is not reused by another: with 64 server threads the process
+    kept several partly empty arenas. Called first thing in every long-running process (before
+    its threads start); a no-op off glibc. Returns whether the limit was set."""
+    name = ctypes.util.find_library("c")
+    if not name:
+        return False
+    try:
+        mallopt = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+        return False
+    return bool(mallopt(M_ARENA_MAX, arenas))
 
 
 class BackgroundServer:

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 import psutil
 
 from app.bench.load import Request, merge_results, percentile, run_load
-from app.serving import settle_heap
+from app.serving import limit_malloc_arenas, settle_heap
 
 TOKEN = "bench-token-0123456789abcdef"
 SECRET = "bench-secret"
@@ -593,6 +593,7 @@ def bench_scan_latency(nut: NodeUnderTest, skus: int, duration: float, rate: flo
 # ---- the suite ---------------------------------------------------------------------------------
 
 def run_suite(opts: Options) -> dict:
+    limit_malloc_arenas()  # as `wes serve` does: the node is this process
     quick = opts.quick
     sizes = dict(skus=2_000, orders=5_000, events=50_000) if quick else dict(skus=10_000, orders=100_000, events=1_000_000)
     big_events = sizes["events"] * 5

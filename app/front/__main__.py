@@ -34,8 +34,9 @@ def main(node_url: str, threads: int) -> None:
     from app.config import Settings
     from app.front.app import build_front
     from app.logformat import configure_logging
-    from app.serving import SERVER_LIMITS, settle_heap
+    from app.serving import SERVER_LIMITS, limit_malloc_arenas, settle_heap
 
+    limit_malloc_arenas()
     settings = Settings.load()
     configure_logging(settings.log_level, settings.log_format,
                       (settings.router_token, settings.metrics_token, settings.secret_key))
