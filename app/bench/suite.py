@@ -617,6 +617,8 @@ def run_suite(opts: Options) -> dict:
 
     nut = NodeUnderTest(_working_copy(base_db, os.path.join(workdir, f"{tag}-run.db")), opts.threads)
     settle_heap()
+    whole_run = MemSampler()  # the node and the harness share this process: an upper bound for the node
+    whole_run.start()
     try:
         _log("scenario 5: CPU per status read")
         results["status_cpu"] = bench_status_cpu(nut, 5.0 if quick else 15.0)
@@ -651,7 +653,9 @@ def run_suite(opts: Options) -> dict:
 
         _log(f"scenario 1: scan on a pty -> light, 50 scans/s over 20 stations, {scan_s:.0f} s")
         results["scan_latency"] = bench_scan_latency(nut, sizes["skus"], scan_s, 50.0, 1 if quick else 3)
+        whole_run.stop()
         results["memory"] = {"rss_mb": round(psutil.Process().memory_info().rss / 2**20, 1),
+                             "rss_peak_mb": round(whole_run.peak / 2**20, 1),
                              "rss_peak_during_picks_mb": results["picks"]["rss_peak_mb"],
                              "front_rss_mb": nut.front_rss_mb(),
                              "note": "the bench process: node + waitress + the harness (load runs elsewhere); "
@@ -661,6 +665,7 @@ def run_suite(opts: Options) -> dict:
             more = make_orders(3 if quick else 15, 20, sizes["skus"], "PROFO", seed=9)
             results["profile"] = bench_profile(nut, kiosk_stations, more, 3.0 if quick else 15.0)
     finally:
+        whole_run.stop()
         nut.close()
 
     # reads only, on a fresh copy of the 1M database and on the 5M one, taking turns
@@ -758,14 +763,14 @@ def evaluate(r: dict) -> list[dict]:
     s1 = r.get("scan_latency", {})
     light = s1.get("item_scan_to_light", {})
     target("1 scan->light p50", light.get("p50_ms"), "<=", 5, "ms")
-    target("1 scan->light p99", light.get("p99_ms"), "<=", 25, "ms")
+    target("1 scan->light p99", light.get("p99_ms"), "<=", 15, "ms")
     rows.append({"target": "1 scan->light p99.9 (reported)", "measured": light.get("p999_ms"), "op": "", "limit": None,
                  "unit": "ms", "pass": None})
     p, b = r.get("picks", {}), r.get("baseline", {})
     ratio = round(p["confirmations_per_s"] / b["inserts_per_s"], 3) if p and b.get("inserts_per_s") else None
     rows.append({"target": "2 confirmations/s (baseline inserts/s)", "measured": p.get("confirmations_per_s"),
                  "op": "", "limit": b.get("inserts_per_s"), "unit": "/s", "pass": None})
-    target("2 throughput ratio vs minimal endpoint", ratio, ">=", 0.5, "x")
+    target("2 throughput ratio vs minimal endpoint", ratio, ">=", 1.0, "x")
     rows.append({"target": "2 flat-out p50 / p99 (Little: 20 in flight)", "measured": p.get("item_scan", {}).get("p50_ms"),
                  "op": "", "limit": p.get("item_scan", {}).get("p99_ms"), "unit": "ms", "pass": None})
     pp = r.get("picks_paced") or {}
@@ -796,14 +801,16 @@ def evaluate(r: dict) -> list[dict]:
         for kind in ("status", "inventory", "events"):
             rows.append({"target": f"2k {kind} p99 during kiosk picks", "op": "", "limit": None, "unit": "ms", "pass": None,
                          "measured": ((k.get("reads_during") or {}).get(kind) or {}).get("p99_ms")})
-        rows.append({"target": "2k CPU per confirmation (2 requests, HTML)", "measured": k.get("cpu_ms_per_confirmation"),
-                     "op": "", "limit": None, "unit": "ms", "pass": None})
+        target("2k CPU per confirmation (2 requests, HTML)", k.get("cpu_ms_per_confirmation"), "<=", 2, "ms")
     kp = r.get("picks_kiosk_paced") or {}
     if kp:
         target("2kp kiosk paced (20 x a pair per 2 s): item-scan p99", kp.get("item_scan", {}).get("p99_ms"), "<=", 50, "ms")
         target("2kp kiosk paced: refused + 5xx", kp.get("item_refused", 0) + kp.get("server_errors_5xx", 0), "<=", 0)
         rows.append({"target": "2kp CPU per kiosk confirmation (paced)", "measured": kp.get("cpu_ms_per_confirmation"),
                      "op": "", "limit": None, "unit": "ms", "pass": None})
+        for kind in ("status", "inventory", "events"):
+            target(f"2kp {kind} p99 during paced kiosk picks",
+                   ((kp.get("reads_during") or {}).get(kind) or {}).get("p99_ms"), "<=", 20, "ms")
     mc, untimed = r.get("metrics_cost") or {}, r.get("metrics_paced") or {}
     if mc:
         rows.append({"target": "6 request hooks (metrics, request id, log context): CPU per request", "op": "",
@@ -817,8 +824,8 @@ def evaluate(r: dict) -> list[dict]:
     target("5 CPU per status read (front, best of 5 windows)", r.get("status_cpu", {}).get("cpu_ms_per_status"), "<=", 1, "ms")
     rows.append({"target": "5 CPU per status read (median window)", "op": "", "limit": None, "unit": "ms", "pass": None,
                  "measured": r.get("status_cpu", {}).get("cpu_ms_per_status_median")})
-    rows.append({"target": "5 resident memory (peak, bench process)", "measured": r.get("memory", {}).get("rss_peak_during_picks_mb"),
-                 "op": "", "limit": None, "unit": "MB", "pass": None})
+    target("5 node resident memory, 1M events (peak of the bench process)", r.get("memory", {}).get("rss_peak_mb"),
+           "<=", 200, "MB")
     rows.append({"target": "5 resident memory (the front process)", "measured": r.get("memory", {}).get("front_rss_mb"),
                  "op": "", "limit": None, "unit": "MB", "pass": None})
     return rows
