@@ -3,6 +3,7 @@
 timing fakes. A driver offers scans at a fixed rate, round-robin over the stations."""
 from __future__ import annotations
 
+import gc
 import queue
 import threading
 import time
@@ -71,6 +72,26 @@ def run_scan_latency(node, floor, lights: dict[str, TimingLights], stations: lis
     all_ms, item_ms, light_ms, bin_ms, failures, no_light = [], [], [], [], [], 0
     lock = threading.Lock()
     stop = threading.Event()
+    # Per-stage trace: the scanner thread calls the floor's listener, then this one, with the scan
+    # (its `at` is when the frame was parsed): parsed and handled times per station, in order.
+    handled: dict[str, list[tuple[float, float]]] = {st["id"]: [] for st in stations}
+    station_of = {f"bench-sc-{st['id']}": st["id"] for st in stations}
+    gc_pauses: list[tuple[float, float]] = []
+
+    def traced(_sid, scan):
+        sid = station_of.get(scan.source)
+        if sid is not None:
+            handled[sid].append((scan.at, time.monotonic()))
+
+    def gc_watch(phase, _info, _t=[0.0]):
+        if phase == "start":
+            _t[0] = time.monotonic()
+        else:
+            gc_pauses.append((_t[0], time.monotonic()))
+
+    node.devices.on_scan(traced)
+    gc.callbacks.append(gc_watch)
+    traces: list[dict] = []
 
     def collect(k: int):
         nonlocal no_light
@@ -102,6 +123,7 @@ def run_scan_latency(node, floor, lights: dict[str, TimingLights], stations: lis
             with lock:
                 if t_light is not None:
                     light_ms.append((t_light - t0) * 1000)
+                    traces.append({"station": stations[k]["id"], "sent": t0, "light": t_light, "published": t_out})
                 else:
                     no_light += 1
 
@@ -139,6 +161,7 @@ def run_scan_latency(node, floor, lights: dict[str, TimingLights], stations: lis
     for c in collectors:
         c.join(timeout=5)
     unanswered = sum(q.qsize() for q in pending)
+    gc.callbacks.remove(gc_watch)
     for sub in subs:
         floor.streams.close(sub)
     for scanner in scanners:
@@ -148,4 +171,37 @@ def run_scan_latency(node, floor, lights: dict[str, TimingLights], stations: lis
     return {"sent": sent, "offered_rate_per_s": round(sent / offered_s, 1), "answered": len(all_ms),
             "unanswered": unanswered, "refused": len(failures), "refusals_sample": failures[:5],
             "all_ms": all_ms, "item_to_outcome_ms": item_ms, "item_to_light_ms": light_ms, "bin_ms": bin_ms,
-            "items_without_new_light": no_light}
+            "items_without_new_light": no_light,
+            "slowest": slowest_stages(traces, handled, gc_pauses, offset=time.perf_counter() - time.monotonic())}
+
+
+def slowest_stages(traces: list[dict], handled: dict[str, list[tuple[float, float]]],
+                   gc_pauses: list[tuple[float, float]], offset: float, share: float = 0.01) -> dict:
+    """Where the slowest `share` of item scans spent their time: sent -> frame parsed (pty, serial
+    thread), parsed -> light command (the floor: station lock, the write and its COMMIT), light ->
+    floor done (the rest of the command, publishing), and how much of each scan's window the
+    garbage collector had the process stopped. Times in ms, median over those scans."""
+    if not traces:
+        return {}
+    ordered = sorted(traces, key=lambda t: t["light"] - t["sent"], reverse=True)
+    slow = ordered[:max(1, int(len(ordered) * share))]
+    rows = []
+    for t in slow:
+        sent_m, light_m = t["sent"] - offset, t["light"] - offset  # perf_counter -> monotonic
+        seen = [(a, b) for a, b in handled.get(t["station"], ()) if a >= sent_m - 0.001]
+        parsed, done = seen[0] if seen else (None, None)
+        gc_ms = sum(max(0.0, min(b, light_m) - max(a, sent_m)) for a, b in gc_pauses) * 1000
+        rows.append({"total": (light_m - sent_m) * 1000,
+                     "to_parsed": (parsed - sent_m) * 1000 if parsed else None,
+                     "parsed_to_light": (light_m - parsed) * 1000 if parsed else None,
+                     "light_to_done": (done - light_m) * 1000 if done else None,
+                     "gc": gc_ms})
+
+    def median(key):
+        vals = sorted(r[key] for r in rows if r[key] is not None)
+        return round(vals[len(vals) // 2], 2) if vals else None
+
+    return {"scans": len(rows), **{f"{k}_ms_median": median(k) for k in ("total", "to_parsed", "parsed_to_light",
+                                                                          "light_to_done", "gc")},
+            "gc_pauses": len(gc_pauses), "worst": [{k: None if v is None else round(v, 2) for k, v in r.items()}
+                                                   for r in rows[:5]]}

@@ -587,7 +587,8 @@ def bench_scan_latency(nut: NodeUnderTest, skus: int, duration: float, rate: flo
             "answered": r["answered"], "unanswered": r["unanswered"], "refused": r["refused"],
             "refusals_sample": r["refusals_sample"], "scan_to_outcome": _lat(r["all_ms"]),
             "item_scan_to_light": _lat(r["item_to_light_ms"]), "item_scan_to_outcome": _lat(r["item_to_outcome_ms"]),
-            "bin_scan_to_outcome": _lat(r["bin_ms"]), "items_without_new_light": r["items_without_new_light"]}
+            "bin_scan_to_outcome": _lat(r["bin_ms"]), "items_without_new_light": r["items_without_new_light"],
+            "slowest_item_scans": r["slowest"]}
 
 
 # ---- the suite ---------------------------------------------------------------------------------
@@ -872,6 +873,12 @@ def table(r: dict) -> str:
         lines.append(f"scans: {s1['sent']} sent at {s1['offered_rate_per_s']}/s, outcome p50/p99/p99.9 "
                      f"{s1['scan_to_outcome']['p50_ms']}/{s1['scan_to_outcome']['p99_ms']}/{s1['scan_to_outcome']['p999_ms']} ms, "
                      f"refused {s1['refused']}, unanswered {s1['unanswered']}")
+        sl = s1.get("slowest_item_scans") or {}
+        if sl:
+            lines.append(f"slowest 1% of item scans ({sl['scans']}), medians: {sl['total_ms_median']} ms = pty and serial "
+                         f"read {sl['to_parsed_ms_median']} + floor until the light {sl['parsed_to_light_ms_median']} "
+                         f"(then {sl['light_to_done_ms_median']} to finish); GC stopped the process for "
+                         f"{sl['gc_ms_median']} ms of it ({sl['gc_pauses']} pauses in the run)")
     if "profile" in r:
         lines.append("server hot spots (profiled window, CPU by own time):")
         for row in r["profile"]["top_by_tottime"][:8]:
