@@ -294,13 +294,14 @@ class UnitOfWork:
             group.done.set()
             self._lock.release()
 
-    def truncate_wal(self, busy_ms: int = 200) -> bool:
+    def truncate_wal(self, busy_ms: int = 20) -> bool:
         """A TRUNCATE checkpoint between two commits: the WAL file goes back to zero bytes.
 
         Under steady load a PASSIVE checkpoint never resets the WAL (some reader always uses it) and
         a checkpoint from another connection rarely gets the write lock between groups, so the
         file only grew. This one takes the unit of work's lock, so no command runs meanwhile, and
-        waits up to `busy_ms` for readers to finish their snapshots; right after a PASSIVE copy
+        waits up to `busy_ms` for readers to finish their snapshots (every floor write waits
+        that long too, so it is short: the worker tries again a second later); right after a PASSIVE copy
         there is little left to copy. False when a group was open or readers did not let go in
         time (the caller tries again on its next round)."""
         self._drain = True
