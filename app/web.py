@@ -30,11 +30,21 @@ def metrics_allowed(authorization: str, settings) -> bool:
         settings.metrics_token and bearer_ok(authorization, settings.metrics_token))
 
 
+class RequestIds:
+    """A request's id: the caller's `X-Request-Id` when it is a sane token, else this process's
+    random prefix and a counter (uuid4 asks the kernel for random bytes on every request, which cost
+    more than the rest of these hooks together; README). Also the router's front (app.front)."""
+
+    def __init__(self):
+        self.prefix, self.numbers = uuid.uuid4().hex[:6], itertools.count(1)
+
+    def of(self, sent: str) -> str:
+        return sent if sent and REQUEST_ID.fullmatch(sent) else f"{self.prefix}-{next(self.numbers):x}"
+
+
 def register(app: Flask, node, kiosk: bool) -> None:
     metrics = getattr(node, "metrics", None)
-    # request ids: this process's random prefix and a counter (uuid4 asks the kernel for random
-    # bytes on every request, which cost more than the rest of these hooks together; README)
-    prefix, numbers = uuid.uuid4().hex[:6], itertools.count(1)
+    ids = RequestIds()
 
     # what a request carries between the hooks: (start, request id, log-context token), kept in
     # the WSGI environ (one look-up through Flask's request proxy per hook, not one per field)
@@ -42,9 +52,7 @@ def register(app: Flask, node, kiosk: bool) -> None:
     def _begin():
         t0 = time.perf_counter()
         req = request._get_current_object()
-        rid = req.headers.get("X-Request-Id", "")
-        if not (rid and REQUEST_ID.fullmatch(rid)):
-            rid = f"{prefix}-{next(numbers):x}"
+        rid = ids.of(req.headers.get("X-Request-Id", ""))
         view_args = req.view_args
         token = logcontext.bind(request_id=rid, station=view_args.get("sid") if view_args else None)
         req.environ[STATE] = (t0, rid, token)

@@ -6,6 +6,7 @@ import hmac
 import json
 import math
 import re
+from collections.abc import Mapping
 
 from flask import current_app, request
 
@@ -69,7 +70,13 @@ def _no_constants(name: str):
 
 
 def int_arg(name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.args.get(name)
+    return int_param(request.args, name, default, lo, hi)
+
+
+def int_param(args: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    """A whole-number query parameter from `args` (the parsed query: the first value of each name),
+    or 422. Without Flask's request, for the router's front (app.front) as well."""
+    raw = args.get(name)
     if raw is None:
         return default
     if not INT_RE.match(raw) or not lo <= int(raw) <= hi:
@@ -77,8 +84,9 @@ def int_arg(name: str, default: int, lo: int, hi: int) -> int:
     return int(raw)
 
 
-def number_arg(name: str, default: float, lo: float, hi: float) -> float:
-    raw = request.args.get(name)
+def number_param(args: Mapping[str, str], name: str, default: float, lo: float, hi: float) -> float:
+    """A number of seconds from the query (as int_param), or 422."""
+    raw = args.get(name)
     if raw is None:
         return default
     try:
@@ -115,9 +123,8 @@ def if_match_version(current_version_of) -> int:
     return current if current in versions else 0
 
 
-def none_match(etag: str) -> bool:
-    """True when If-None-Match names `etag` (weak comparison) or is `*`."""
-    raw = request.headers.get("If-None-Match")
+def tag_matches(raw: str | None, etag: str) -> bool:
+    """True when an If-None-Match value `raw` names `etag` (weak comparison) or is `*`."""
     if not raw:
         return False
     tags = [t.strip() for t in raw.split(",")]

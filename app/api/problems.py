@@ -40,8 +40,11 @@ def problem_document(status: int, code: str, detail: str, errors: list[dict] | N
 
 def problem(status: int, code: str, detail: str, errors: list[dict] | None = None,
             headers: dict | None = None, **extra) -> Response:
-    resp = Response(json.dumps(problem_document(status, code, detail, errors, **extra)), status=status,
-                    mimetype=PROBLEM_JSON)
+    return problem_response(status, problem_document(status, code, detail, errors, **extra), headers)
+
+
+def problem_response(status: int, document: dict, headers: dict | None = None) -> Response:
+    resp = Response(json.dumps(document), status=status, mimetype=PROBLEM_JSON)
     for k, v in (headers or {}).items():
         resp.headers[k] = v
     return resp
@@ -52,6 +55,17 @@ def validation_problem(detail: str, field: str, message: str) -> ApiProblem:
 
 
 def from_domain(exc: DomainError) -> Response:
+    return problem_response(*domain_problem(exc))
+
+
+def api_problem(exc: ApiProblem) -> tuple[int, dict, dict]:
+    """(status, problem document, headers) of a refusal by the API layer."""
+    return exc.status, problem_document(exc.status, exc.code, exc.detail, exc.errors), exc.headers
+
+
+def domain_problem(exc: DomainError) -> tuple[int, dict, dict]:
+    """(status, problem document, headers) of a domain error (also sent by the router's front,
+    app.front, outside Flask)."""
     details = dict(exc.details)
     errors = details.pop("errors", None)
     if errors is None and exc.code == "validation-error":
@@ -60,7 +74,7 @@ def from_domain(exc: DomainError) -> Response:
     headers = {"ETag": f'"{details["version"]}"'} if exc.status == 412 and "version" in details else {}
     if getattr(exc, "retry_after_s", None):  # storage-full: the router should come back, not give up
         headers["Retry-After"] = str(exc.retry_after_s)
-    return problem(exc.status, exc.code, exc.message, errors=errors, headers=headers, **extra)
+    return exc.status, problem_document(exc.status, exc.code, exc.message, errors, **extra), headers
 
 
 HTTP_CODES = {400: "bad-request", 404: "not-found", 405: "method-not-allowed", 413: "payload-too-large",
@@ -82,7 +96,7 @@ def register(bp) -> None:
 
     @bp.errorhandler(ApiProblem)
     def _api(exc):
-        return problem(exc.status, exc.code, exc.detail, errors=exc.errors, headers=exc.headers)
+        return problem_response(*api_problem(exc))
 
     @bp.errorhandler(HTTPException)
     def _http(exc):

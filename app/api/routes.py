@@ -2,23 +2,18 @@
 Routes are thin: parse and check HTTP things, call one service, shape the response."""
 from __future__ import annotations
 
-import hashlib
-import json
-
 from flask import Response, jsonify, request
 
 from app.domain.orders import OrderStatus
-from app.services import demand, feed, inbound, inventory, orders, transfers
+from app.services import demand, inbound, orders, transfers
 
-from . import bp
+from . import bp, reads
 from .http import (
     READ_THROUGH_HEADER,
     if_match_version,
     int_arg,
     json_body,
     node,
-    none_match,
-    number_arg,
     require_bearer,
 )
 from .openapi import openapi_document
@@ -137,28 +132,16 @@ def get_demand():
 
 @bp.get("/events")
 def events():
-    n = node()
-    limit = int_arg("limit", 100, 1, 1000)
-    wait = number_arg("wait", 0, 0, 30)
-    body = feed.read_events_json(n.uow, n.settings.node_id, after=request.args.get("after"), limit=limit,
-                                 wait=wait, watch=n.watch)
-    return Response(body, mimetype="application/json")
+    return _send(reads.events_answer(node(), request.args))
 
 
 @bp.get("/inventory")
 def get_inventory():
-    n = node()
-    after = request.args.get("after")
-    limit = int_arg("limit", 100, 1, 1000)
-    as_of_seq, body = inventory.inventory_page_json(n.uow, after=after, limit=limit)
-    # Every stock change writes an event, so as_of_seq versions the totals; the day is in the tag
-    # because velocity windows move with the calendar even when nothing happens.
-    key = f"{n.stream_id}|{as_of_seq}|{after or ''}|{limit}|{n.uow.clock().date().isoformat()}"
-    etag = f'"inv-{as_of_seq}-{hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:16]}"'
-    if none_match(etag):
-        return Response(status=304, headers={"ETag": etag})
-    return Response(f'{{"stream_id":{json.dumps(n.stream_id)},{body[1:]}', mimetype="application/json",
-                    headers={"ETag": etag})
+    return _send(reads.inventory_answer(node(), request.args, request.headers.get("If-None-Match")))
+
+
+def _send(answer: reads.Answer) -> Response:
+    return Response(answer.body, status=answer.status, headers=answer.headers)
 
 
 @bp.put("/inbound-shipments/<asn_id>")

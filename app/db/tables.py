@@ -78,6 +78,9 @@ class SkuPickDay(SQLModel, table=True):
     per SKU in 28 days, and summing them per page grew with every pick."""
 
     __tablename__ = "sku_pick_day"
+    # units in the index: the velocity sums read the index alone (a rowid table's primary key index
+    # holds only the key, so each day's row was read from the table as well)
+    __table_args__ = (Index("ix_sku_pick_day_units", "sku_id", "day", "units"),)
     sku_id: int = Field(primary_key=True)
     day: str = Field(primary_key=True)  # YYYY-MM-DD, the date part of ledger.at
     units: int = 0

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 from flask.sessions import SessionInterface
 from sqlalchemy import create_engine
 
+from app import logcontext
 from app.api.http import CHALLENGE, READ_THROUGH_HEADER, UNAUTHORIZED, bearer_ok
 from app.api.problems import INTERNAL_ERROR
 from app.config import Settings
@@ -21,8 +22,10 @@ from app.db.uow import UnitOfWork
 from app.liveness import node_process
 from app.metrics import CONTENT_TYPE, FrontMetrics
 from app.services.feed import HeadWatch, head_seq, stream_id
+from app.web import RequestIds
 
 from .proxy import NodeProxy, send_problem
+from .reads import READS, read_response
 from .status_copy import StatusCopy, front_status
 
 LOCAL_READS = ("/api/v1/status", "/api/v1/inventory", "/api/v1/events", "/api/v1/demand")
@@ -116,21 +119,21 @@ class _NoSessions(SessionInterface):
         pass
 
 
-def status_response(node: FrontNode, environ, start_response):
+def status_response(node: FrontNode, environ, start_response, headers=()):
     """GET /api/v1/status without Flask: the router polls it more than anything else, and Flask's
     request machinery was half of the front's 0.5 ms of CPU per status read. Same document, same
     401 and 503 as the API blueprint's route."""
     if not bearer_ok(environ.get("HTTP_AUTHORIZATION", ""), node.settings.router_token):
         return send_problem(start_response, 401, "unauthorized", UNAUTHORIZED, "Unauthorized",
-                            [("WWW-Authenticate", CHALLENGE)])
+                            [("WWW-Authenticate", CHALLENGE), *headers])
     try:
         doc = node.status()
     except Exception:  # e.g. the database file cannot be read: a problem, as the blueprint answers
         log.exception("status read failed")
-        return send_problem(start_response, 500, "internal-error", INTERNAL_ERROR, "Internal Server Error")
+        return send_problem(start_response, 500, "internal-error", INTERNAL_ERROR, "Internal Server Error", headers)
     body = json.dumps(doc, separators=(",", ":")).encode()
     start_response("503 Service Unavailable" if doc["status"] == "fail" else "200 OK",
-                   [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+                   [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers])
     return [b"" if environ["REQUEST_METHOD"] == "HEAD" else body]
 
 
@@ -154,6 +157,7 @@ class Front:
         self.local_app, self.proxy, self.node = local_app, proxy, node
         self.metrics = metrics or FrontMetrics(process=False)
         self.node_metrics = node_metrics or (lambda: None)
+        self.request_ids = RequestIds()
 
     def __call__(self, environ, start_response):
         t0 = time.perf_counter()
@@ -183,12 +187,26 @@ class Front:
         start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
         return [body]
 
+    def read_without_flask(self, environ, start_response):
+        """Status, inventory and feed reads with the request id the Flask app gives its answers
+        (app.web: the caller's or a new one, bound for the log lines written meanwhile)."""
+        rid = self.request_ids.of(environ.get("HTTP_X_REQUEST_ID", ""))
+        token = logcontext.bind(request_id=rid)
+        try:
+            path = environ["PATH_INFO"]
+            if path == "/api/v1/status":
+                return status_response(self.node, environ, start_response, [("X-Request-Id", rid)])
+            return read_response(self.node, READS[path], environ, start_response, [("X-Request-Id", rid)])
+        finally:
+            logcontext.reset(token)
+
     def _route(self, environ, start_response):
         if environ.get("PATH_INFO") == "/metrics":
             return self.metrics_response(environ, start_response)
         if serves_locally(environ):
-            if environ["PATH_INFO"] == "/api/v1/status":
-                return status_response(self.node, environ, start_response)
+            path = environ["PATH_INFO"]
+            if path == "/api/v1/status" or path in READS:
+                return self.read_without_flask(environ, start_response)
             return self.local_app(environ, start_response)
         if environ.get("PATH_INFO", "").startswith("/api/"):
             return self.proxy(environ, start_response)

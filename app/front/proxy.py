@@ -20,7 +20,11 @@ PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
 def send_problem(start_response, status: int, code: str, detail: str, reason: str, headers=()):
-    body = json.dumps(problem_document(status, code, detail)).encode()
+    return send_problem_document(start_response, status, problem_document(status, code, detail), reason, headers)
+
+
+def send_problem_document(start_response, status: int, document: dict, reason: str, headers=()):
+    body = json.dumps(document).encode()
     start_response(f"{status} {reason}", [("Content-Type", PROBLEM_JSON),
                                           ("Content-Length", str(len(body))), *headers])
     return [body]

@@ -107,8 +107,10 @@ def count_stock(uow: UnitOfWork, sku: str, location: str, counted: int, reason: 
 # flattened subquery ran the stock sums twice) and fed to json_group_array. Each column is an index
 # lookup per SKU. Velocity is units picked per day over the windows of app.domain.velocity, rounded
 # as it rounds (same text for every count, checked in the tests): whole days after the window's
-# first day from sku_pick_day, that first, partial day from the ledger (covering index on sku,
-# reason, at, delta).
+# first day from sku_pick_day (covering index on sku, day, units), that first, partial day from the
+# ledger (covering index on sku, reason, at, delta). Four small index-only subqueries per SKU cost
+# SQLite less than two that each answer both windows (a json_array or a UNION ALL per SKU costs more
+# than the lookup it saves; README).
 _PAGE_SQL = """
 WITH page AS MATERIALIZED (
     SELECT p.code,

@@ -154,3 +154,77 @@ def test_a_status_read_that_fails_is_a_logged_problem_not_a_bare_500(front, monk
     assert r.status_code == 500 and r.headers["Content-Type"] == "application/problem+json"
     assert r.json()["code"] == "internal-error"
     assert "status read failed" in caplog.text
+
+
+PARITY_READS = [
+    ("/api/v1/inventory?limit=1", {}),
+    ("/api/v1/inventory?limit=1&after=SKU-1", {}),
+    ("/api/v1/inventory?limit=0", {}),
+    ("/api/v1/inventory?limit=1&limit=x", {}),
+    ("/api/v1/inventory?after=%FF%00&limit=%31", {}),
+    ("/api/v1/inventory", {"Authorization": "Bearer nope"}),
+    ("/api/v1/inventory", {"Authorization": ""}),
+    ("/api/v1/events?limit=2", {}),
+    ("/api/v1/events?after=zzzzzzzz-1", {}),
+    ("/api/v1/events?after=not-a-cursor-x", {}),
+    ("/api/v1/events?after=&limit=1001", {}),
+    ("/api/v1/events?wait=abc", {}),
+    ("/api/v1/events?wait=0&limit=1", {}),
+    ("/api/v1/events?wait=-1", {}),
+    ("/api/v1/events", {"Authorization": "Basic abc"}),
+]
+
+
+@pytest.mark.parametrize("path,headers", PARITY_READS)
+def test_the_front_answers_a_read_with_the_nodes_status_headers_and_body(stocked, live_server, front, path, headers):
+    mine, theirs = get(front.url, path, headers=headers), get(live_server.url, path, headers=headers)
+    assert (mine.status_code, mine.content) == (theirs.status_code, theirs.content)
+    assert _end_to_end(mine.headers) == _end_to_end(theirs.headers)
+    assert mine.headers["X-Request-Id"] and front.front.proxy.forwarded == 0
+
+
+def test_the_front_answers_a_conditional_inventory_read_and_a_head_as_the_node_does(stocked, live_server, front):
+    etag = get(live_server.url, "/api/v1/inventory").headers["ETag"]
+    for conditional in (etag, f"W/{etag}", f'"x", {etag}', "*", '"other"'):
+        mine = get(front.url, "/api/v1/inventory", headers={"If-None-Match": conditional})
+        theirs = get(live_server.url, "/api/v1/inventory", headers={"If-None-Match": conditional})
+        assert (mine.status_code, mine.content) == (theirs.status_code, theirs.content), conditional
+        assert _end_to_end(mine.headers) == _end_to_end(theirs.headers), conditional
+    for path in ("/api/v1/inventory", "/api/v1/events"):
+        mine = requests.head(front.url + path, headers=AUTH, timeout=10)
+        theirs = requests.head(live_server.url + path, headers=AUTH, timeout=10)
+        assert mine.status_code == theirs.status_code == 200 and mine.content == b""
+        assert _end_to_end(mine.headers) == _end_to_end(theirs.headers)
+    for path in ("/api/v1/events", "/api/v1/inventory", "/api/v1/status"):  # the caller's request id comes back
+        assert get(front.url, path, headers={"X-Request-Id": "req-abc-123"}).headers["X-Request-Id"] == "req-abc-123"
+    assert front.front.proxy.forwarded == 0
+
+
+def _end_to_end(headers) -> dict:
+    """The headers the application chose (the server's own Date/Server/Connection, and the request
+    id each process makes up, are not the answer's)."""
+    return {k.lower(): v for k, v in headers.items() if k.lower() not in ("date", "server", "connection", "x-request-id")}
+
+
+def test_inventory_and_feed_reads_skip_flask_at_the_front_and_are_counted(stocked, front, monkeypatch, caplog):
+    def flask_app(environ, start_response):
+        raise AssertionError(f"{environ['PATH_INFO']} went through the front's Flask app")
+
+    monkeypatch.setattr(front.front, "local_app", flask_app)
+    first = get(front.url, "/api/v1/inventory?limit=1")
+    assert first.status_code == 200 and first.json()["items"][0]["sku"] == "SKU-1"
+    assert get(front.url, "/api/v1/inventory?limit=1", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    assert get(front.url, "/api/v1/events?limit=0").json()["errors"] == [{"field": "limit", "message": "from 1 to 1000"}]
+    assert get(front.url, "/api/v1/events", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert get(front.url, "/api/v1/events?after=x-1").json()["code"] == "cursor-expired"
+    monkeypatch.setattr(front.front.node, "uow", None)  # a read that fails: a logged problem, not a bare 500
+    broken = get(front.url, "/api/v1/events")
+    assert broken.status_code == 500 and broken.json()["code"] == "internal-error"
+    assert "unhandled error on GET /api/v1/events" in caplog.text
+    registry = front.front.metrics.registry
+
+    def count(route, status):
+        return registry.get_sample_value("wes_front_http_request_duration_seconds_count",
+                                         {"route": route, "method": "GET", "status": status})
+    assert count("/api/v1/inventory", "2xx") == 1 and count("/api/v1/inventory", "3xx") == 1
+    assert count("/api/v1/events", "4xx") == 3 and count("/api/v1/events", "5xx") == 1

@@ -91,3 +91,25 @@ def test_intake_and_pick_confirmation_use_indexes(big_uow):
     batch = picking.create_batch(big_uow, order_ids=["PLAN-1"], zone="A")
     statements = capture(big_uow, lambda: picking.confirm_pick(big_uow, batch["next"]["task_id"]))
     assert statements and full_scans(big_uow, statements) == []
+
+
+def plan_of(uow, sql, params) -> list[str]:
+    with uow.reader.connect() as conn:
+        return [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall()]
+
+
+def test_the_inventory_page_reads_velocity_from_indexes_alone(big_uow, monkeypatch):
+    """The router pages through every SKU all day: the pick-day and ledger sums of each SKU are
+    answered from covering indexes, never by reading each row from the table as well."""
+    statements, read_one = [], big_uow.read_one
+
+    def spy(sql, params=()):
+        statements.append((sql, params))
+        return read_one(sql, params)
+
+    monkeypatch.setattr(big_uow, "read_one", spy)
+    inventory.inventory_page(big_uow, after="SKU-00500", limit=100)
+    (sql, params), = statements
+    searches = [step for step in plan_of(big_uow, sql, params) if re.match(r"SEARCH (sku_pick_day|ledger)\b", step)]
+    assert searches and all("USING COVERING INDEX" in step for step in searches), searches
+    assert any("ix_sku_pick_day_units" in step for step in searches), searches
