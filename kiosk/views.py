@@ -20,6 +20,7 @@ from app.floor.streams import StreamRefused
 from app.services import operators, printing, supervision
 from app.services.inbound import BLIND_REASONS
 
+from .fragments import Fragments
 from .sessions import current_session, send_cookie
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates", static_folder="static",
@@ -50,6 +51,11 @@ def _setup(state) -> None:
         if metrics is not None:  # scans, taps and light buttons by outcome, once per node
             node.floor.observe(lambda kind, outcome: metrics.floor_outcome(outcome.screen, outcome.ok, outcome.code))
     app.extensions["wes_floor"] = node.floor
+    app.extensions["wes_kiosk_fragments"] = Fragments()
+    # the names every template may use, built once (a context processor runs for every render)
+    app.extensions["wes_kiosk_globals"] = {
+        "SHORT_REASONS": sorted(SHORT_REASONS), "ADJUSTMENT_REASONS": sorted(ADJUSTMENT_REASONS),
+        "CARTONS": [c.code for c in CARTONS], "MODE_TITLES": MODE_TITLES, "BLIND_REASONS": BLIND_REASONS, "may": may}
 
 
 def floor() -> Floor:
@@ -86,8 +92,7 @@ def _headers(response):
 
 @bp.app_context_processor
 def _globals():
-    return {"SHORT_REASONS": sorted(SHORT_REASONS), "ADJUSTMENT_REASONS": sorted(ADJUSTMENT_REASONS),
-            "CARTONS": [c.code for c in CARTONS], "MODE_TITLES": MODE_TITLES, "BLIND_REASONS": BLIND_REASONS, "may": may}
+    return current_app.extensions["wes_kiosk_globals"]
 
 
 @bp.errorhandler(errors.NotFound)
@@ -241,7 +246,36 @@ def _screen(sid: str, full: bool = False, confirm: dict | None = None):
         last = max((o for o in (mine, station) if o is not None), key=lambda o: o.seq, default=None)
         ctx["last"], ctx["seq"], ctx["screen"] = last, last.seq if last else 0, "login"
         ctx["pending_badge"] = session.pending_badge or st.pending_badge
-    return render_template("station.html" if full else "_screen.html", **ctx)
+    page = "station.html" if full else "_screen.html"
+    parts: Fragments = current_app.extensions["wes_kiosk_fragments"]
+    parts.warm(current_app.jinja_env, (page, "_screen.html", "_bar.html", f"_{ctx['screen']}.html"))
+    ctx["bar"] = _bar(parts, ctx)
+    if ctx["screen"] == "pick":
+        ctx.update(pick_parts(parts, st))
+    return render_template(page, **ctx)
+
+
+def _bar(parts: Fragments, ctx: dict):
+    """The header bar: station, operator, the modes they may switch to."""
+    st, held, modes = ctx["st"], ctx["held"], ctx["modes"]
+    key = ("_bar.html", request.script_root, st.station, held, st.operator["name"] if held else None, modes, st.mode)
+    return parts.get(key, lambda: render_template("_bar.html", st=st, held=held, modes=modes,
+                                                  base=f"/kiosk/stations/{st.station}"))
+
+
+def pick_parts(parts: Fragments, st) -> dict:
+    """The cart's totes and the short panel of the task on screen; {} when the screen shows no task
+    (the template then renders what it shows by itself)."""
+    p = st.pick
+    t, batch = p.task, p.batch
+    if t is None or batch is None or p.totes_pending:
+        return {}
+    base = f"/kiosk/stations/{st.station}"
+    orders = batch["orders"]
+    totes_key = ("_pick_totes.html", t["order_id"], len(orders), tuple((o["tote"], o["order_id"]) for o in orders[:12]))
+    short_key = ("_pick_short.html", base, t["remaining"])
+    return {"totes": parts.get(totes_key, lambda: render_template("_pick_totes.html", p=p, t=t)),
+            "short_panel": parts.get(short_key, lambda: render_template("_pick_short.html", base=base, t=t))}
 
 
 # ---- server-sent events --------------------------------------------------------------------------
