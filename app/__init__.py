@@ -20,8 +20,6 @@ def create_app(config: dict | None = None, node=None, kiosk: bool = True) -> Fla
     app.config.update(config)
     app.json.sort_keys = False  # responses keep the order they were built in, and sorting costs per request
     app.extensions["wes"] = node
-    if node.reads_first is not None:
-        app.wsgi_app = node.reads_first.wrap(app.wsgi_app)
 
     from app.api import bp as api_bp
 
@@ -40,4 +38,10 @@ def create_app(config: dict | None = None, node=None, kiosk: bool = True) -> Fla
     from app import web
 
     web.register(app, node, kiosk=kiosk_bp is not None)
+    if kiosk_bp is not None:  # a picker's scans and confirmations, without Flask's dispatch
+        from kiosk.hot import HotRoutes
+
+        app.wsgi_app = HotRoutes(app, app.wsgi_app)
+    if node.reads_first is not None:  # outermost: the hot routes are floor requests too
+        app.wsgi_app = node.reads_first.wrap(app.wsgi_app)
     return app

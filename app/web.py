@@ -30,44 +30,65 @@ def metrics_allowed(authorization: str, settings) -> bool:
         settings.metrics_token and bearer_ok(authorization, settings.metrics_token))
 
 
-def register(app: Flask, node, kiosk: bool) -> None:
-    metrics = getattr(node, "metrics", None)
-    # request ids: this process's random prefix and a counter (uuid4 asks the kernel for random
-    # bytes on every request, which cost more than the rest of these hooks together; README)
-    prefix, numbers = uuid.uuid4().hex[:6], itertools.count(1)
+class RequestTrail:
+    """A request's id, log context and timing, from its start to its end: the Flask hooks below and
+    the kiosk's hot routes (kiosk.hot, served without Flask's dispatch) call these same three."""
 
-    # what a request carries between the hooks: (start, request id, log-context token), kept in
-    # the WSGI environ (one look-up through Flask's request proxy per hook, not one per field)
-    @app.before_request
-    def _begin():
+    def __init__(self, metrics):
+        self.metrics = metrics
+        # request ids: this process's random prefix and a counter (uuid4 asks the kernel for random
+        # bytes on every request, which cost more than the rest of these hooks together; README)
+        self.prefix, self.numbers = uuid.uuid4().hex[:6], itertools.count(1)
+
+    def begin(self, environ, station: str | None) -> None:
+        """What a request carries between the hooks: (start, request id, log-context token), kept
+        in the WSGI environ (one look-up through Flask's request proxy per hook, not one per field)."""
         t0 = time.perf_counter()
-        req = request._get_current_object()
-        rid = req.headers.get("X-Request-Id", "")
+        rid = environ.get("HTTP_X_REQUEST_ID", "")
         if not (rid and REQUEST_ID.fullmatch(rid)):
-            rid = f"{prefix}-{next(numbers):x}"
-        view_args = req.view_args
-        token = logcontext.bind(request_id=rid, station=view_args.get("sid") if view_args else None)
-        req.environ[STATE] = (t0, rid, token)
+            rid = f"{self.prefix}-{next(self.numbers):x}"
+        environ[STATE] = (t0, rid, logcontext.bind(request_id=rid, station=station))
 
-    @app.after_request
-    def _end(response):
-        req = request._get_current_object()
-        state = req.environ.get(STATE)
-        if state is not None:
-            response.headers["X-Request-Id"] = state[1]
-            if metrics is not None and metrics.timing:
-                rule = req.url_rule.rule if req.url_rule is not None else "unmatched"
-                metrics.observe_request(rule, req.method, response.status_code, time.perf_counter() - state[0])
-        return response
+    def end(self, environ, rule: str, method: str, status: int) -> str | None:
+        """The request timed into the metrics; its id to send back (None: it was never begun)."""
+        state = environ.get(STATE)
+        if state is None:
+            return None
+        if self.metrics is not None and self.metrics.timing:
+            self.metrics.observe_request(rule, method, status, time.perf_counter() - state[0])
+        return state[1]
 
-    @app.teardown_request
-    def _forget(_exc):
-        state = request.environ.pop(STATE, None)
+    def forget(self, environ) -> None:
+        state = environ.pop(STATE, None)
         if state is not None:
             try:
                 logcontext.reset(state[2])
             except (ValueError, RuntimeError):  # ended in another context (a streamed answer): it goes with it
                 pass
+
+
+def register(app: Flask, node, kiosk: bool) -> None:
+    metrics = getattr(node, "metrics", None)
+    trail = app.extensions["wes_request_trail"] = RequestTrail(metrics)
+
+    @app.before_request
+    def _begin():
+        req = request._get_current_object()
+        view_args = req.view_args
+        trail.begin(req.environ, view_args.get("sid") if view_args else None)
+
+    @app.after_request
+    def _end(response):
+        req = request._get_current_object()
+        rid = trail.end(req.environ, req.url_rule.rule if req.url_rule is not None else "unmatched", req.method,
+                        response.status_code)
+        if rid is not None:
+            response.headers["X-Request-Id"] = rid
+        return response
+
+    @app.teardown_request
+    def _forget(_exc):
+        trail.forget(request.environ)
 
     if kiosk:
         app.add_url_rule("/", "wes_root", lambda: redirect("/kiosk/"))

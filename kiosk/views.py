@@ -21,7 +21,7 @@ from app.services import operators, printing, supervision
 from app.services.inbound import BLIND_REASONS
 
 from .fragments import Fragments
-from .sessions import current_session, send_cookie
+from .sessions import current_session, send_cookie, session_of
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates", static_folder="static",
                static_url_path="/static")
@@ -32,6 +32,8 @@ STREAM_MAX_S = 600.0  # a live screen reconnects this often, so no stream holds 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
        "frame-ancestors 'none'")
+SECURITY_HEADERS = (("Content-Security-Policy", CSP), ("X-Frame-Options", "DENY"), ("X-Content-Type-Options", "nosniff"),
+                    ("Referrer-Policy", "same-origin"))
 
 
 @bp.record_once
@@ -71,20 +73,21 @@ def node():
 def _check_csrf():
     if request.endpoint == "kiosk.static":
         return None
-    session = current_session(floor())
-    if request.method == "POST":
-        sent = request.headers.get(CSRF_HEADER) or request.form.get("csrf_token") or ""
-        if not hmac.compare_digest(sent, session.csrf):
-            return _expired_page()
+    session = session_of(floor(), request.environ)
+    if request.method == "POST" and csrf_refused(session, request.headers.get(CSRF_HEADER) or request.form.get("csrf_token")):
+        return _expired_page()
     return None
+
+
+def csrf_refused(session, sent: str | None) -> bool:
+    """A POST must send its session's token (header or form field): another site's form cannot."""
+    return not hmac.compare_digest(sent or "", session.csrf)
 
 
 @bp.after_request
 def _headers(response):
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
+    for name, value in SECURITY_HEADERS:
+        response.headers[name] = value
     if request.endpoint != "kiosk.static":
         response.headers.setdefault("Cache-Control", "no-store")
     return send_cookie(response)
@@ -145,8 +148,9 @@ def screen(sid: str):
 @bp.post("/stations/<sid>/scan")
 def scan(sid: str):
     f = floor()
-    f.wedge(sid, request.form.get("code", ""), current_session(f), request_id=_request_id())
-    return _screen(sid)
+    session = session_of(f, request.environ)
+    f.wedge(sid, request.form.get("code", ""), session, request_id=_request_id())
+    return _screen(sid, session=session)
 
 
 @bp.post("/stations/<sid>/act/<action>")
@@ -161,20 +165,29 @@ def pick_json(sid: str):
     """JSON for handheld apps that scan bin and item themselves: {"location", "item", "qty",
     "request_id"} confirms the station's current task in one request (same rules, lights and
     screens as the kiosk). A replay of a request id books nothing and answers as the first time."""
-    body = _small_json(request.get_data(cache=False)[:4097] if (request.content_length or 0) <= 4096 else b"")
+    f = floor()
+    return pick_answer(f, sid, pick_body(request), request.headers.get("Idempotency-Key"), session_of(f, request.environ))
+
+
+def pick_body(req) -> bytes:
+    """At most 4 KiB of the request's body (b"" when it says it is longer)."""
+    return req.get_data(cache=False)[:4097] if (req.content_length or 0) <= 4096 else b""
+
+
+def pick_answer(f: Floor, sid: str, raw: bytes, idempotency_key: str | None, session) -> tuple[dict, int]:
+    """The handheld route's answer (JSON document, status), served by Flask or by kiosk.hot."""
+    body = _small_json(raw)
     if not isinstance(body, dict):
         return {"ok": False, "code": "bad-input",
                 "message": "send a JSON object with location, item, qty and request_id (at most 4 KiB)"}, 400
-    request_id = request.headers.get("Idempotency-Key") or body.pop("request_id", None)
+    request_id = idempotency_key or body.pop("request_id", None)
     if not isinstance(request_id, str) or not request_id:
         return {"ok": False, "code": "bad-input",
                 "message": "request_id is required: a new random id per confirmation, the same one when retrying"}, 400
     form = {k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()}
-    f = floor()
-    outcome = f.act(sid, "pick", form, current_session(f), request_id=request_id)
+    outcome = f.act(sid, "pick", form, session, request_id=request_id)
     st = f.station(sid)
-    held = f.holds(current_session(f), st)
-    p = st.pick if held else None
+    p = st.pick if f.holds(session, st) else None
     progress = {k: p.batch.get(k) for k in ("batch_id", "tasks_done", "tasks_total")} if p and p.batch else None
     status = 200 if outcome.ok else {"login-required": 401, "not-allowed": 403, "bad-input": 400}.get(outcome.code, 409)
     return {"ok": outcome.ok, "message": outcome.message, "code": outcome.code,
@@ -224,9 +237,9 @@ def _overview_data() -> dict:
     }
 
 
-def _screen(sid: str, full: bool = False, confirm: dict | None = None):
+def _screen(sid: str, full: bool = False, confirm: dict | None = None, session=None):
     f = floor()
-    session = current_session(f)
+    session = current_session(f) if session is None else session
     st = f.station(sid)
     held = f.holds(session, st)
     ctx = {"st": st, "held": held, "session": session, "csrf": session.csrf, "confirm": confirm,
