@@ -264,6 +264,7 @@ def _screen(sid: str, full: bool = False, confirm: dict | None = None, session=N
     parts.warm(current_app.jinja_env, (page, "_screen.html", "_bar.html", f"_{ctx['screen']}.html"))
     ctx["bar"] = _bar(parts, ctx)
     if ctx["screen"] == "pick":
+        parts.warm(current_app.jinja_env, ("_pick_tote_row.html", "_pick_short.html"))
         ctx.update(pick_parts(parts, st))
     return render_template(page, **ctx)
 
@@ -277,18 +278,21 @@ def _bar(parts: Fragments, ctx: dict):
 
 
 def pick_parts(parts: Fragments, st) -> dict:
-    """The cart's totes and the short panel of the task on screen; {} when the screen shows no task
-    (the template then renders what it shows by itself)."""
+    """The rows of the cart's totes (the current one marked) and the short panel of the task on
+    screen; {} when the screen shows no task (the template then renders what it shows by itself).
+    The current row moves with nearly every task: each row is kept, not the whole table."""
     p = st.pick
     t, batch = p.task, p.batch
     if t is None or batch is None or p.totes_pending:
         return {}
     base = f"/kiosk/stations/{st.station}"
-    orders = batch["orders"]
-    totes_key = ("_pick_totes.html", t["order_id"], len(orders), tuple((o["tote"], o["order_id"]) for o in orders[:12]))
-    short_key = ("_pick_short.html", base, t["remaining"])
-    return {"totes": parts.get(totes_key, lambda: render_template("_pick_totes.html", p=p, t=t)),
-            "short_panel": parts.get(short_key, lambda: render_template("_pick_short.html", base=base, t=t))}
+    current = t["order_id"]
+    rows = [parts.get(("_pick_tote_row.html", o["tote"], o["order_id"], o["order_id"] == current),
+                      lambda o=o: render_template("_pick_tote_row.html", o=o, current=o["order_id"] == current))
+            for o in batch["orders"][:12]]
+    short = parts.get(("_pick_short.html", base, t["remaining"]),
+                      lambda: render_template("_pick_short.html", base=base, t=t))
+    return {"tote_rows": rows, "short_panel": short}
 
 
 # ---- server-sent events --------------------------------------------------------------------------

@@ -49,10 +49,12 @@ def test_the_totes_and_short_panel_follow_the_task_and_are_rendered_once_while_i
     html = b.html(f"{URL}/scan", data={"code": "A-01-01"})
     html = b.html(f"{URL}/scan", data={"code": gtin(1)})  # one of two taken: the short panel offers less
     assert current_tote(html) == "TOTE-1" and short_max(html) == "0"
-    assert parts.rendered == before + 1  # only the short panel changed; bar and totes were reused
+    assert parts.rendered == before + 1  # only the short panel changed; the bar and the rows were reused
     b.html(f"{URL}/scan", data={"code": "A-01-01"})
+    before = parts.rendered
     html = b.html(f"{URL}/scan", data={"code": gtin(1)})  # O-1 done: O-2's task, into TOTE-2
     assert current_tote(html) == "TOTE-2" and 'id="task-tote">TOTE-2<' in html and short_max(html) == "0"
+    assert html.count("<tr") == 2 and parts.rendered == before + 2  # the two rows whose mark moved
     assert 'class="who">PICK-1 · Pat Picker</span>' in html and 'id="logout"' in html
 
 
