@@ -9,6 +9,7 @@ import queue
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, stream_with_context, url_for
 from flask_htmx import HTMX
+from markupsafe import Markup
 
 from app.domain import errors
 from app.domain.orders import BACKLOG_STATES
@@ -292,7 +293,7 @@ def pick_parts(parts: Fragments, st) -> dict:
             for o in batch["orders"][:12]]
     short = parts.get(("_pick_short.html", base, t["remaining"]),
                       lambda: render_template("_pick_short.html", base=base, t=t))
-    return {"tote_rows": rows, "short_panel": short}
+    return {"tote_rows": Markup("").join(rows), "short_panel": short}
 
 
 # ---- server-sent events --------------------------------------------------------------------------
