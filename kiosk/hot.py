@@ -123,3 +123,5 @@ def _check_hooks(app) -> None:
         if names != HOOKS[kind]:
             raise RuntimeError(f"kiosk.hot serves /scan and /picks without Flask's {kind} hooks {sorted(names)}: "
                                f"it calls {sorted(HOOKS[kind])}; add the new hook's function to kiosk.hot")
+    if app.teardown_appcontext_funcs:  # a handheld confirmation is served without an app context
+        raise RuntimeError("kiosk.hot serves /picks without an app context: teardown_appcontext hooks would not run")

@@ -137,5 +137,9 @@ def test_a_hook_the_hot_routes_do_not_know_stops_the_app_from_starting(tmp_path)
         app.before_request(lambda: None)
         with pytest.raises(RuntimeError, match="before_request"):
             _check_hooks(app)
+        app.before_request_funcs[None].pop()
+        app.teardown_appcontext(lambda _exc: None)
+        with pytest.raises(RuntimeError, match="teardown_appcontext"):
+            _check_hooks(app)
     finally:
         node.close()
