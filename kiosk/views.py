@@ -33,8 +33,8 @@ STREAM_MAX_S = 600.0  # a live screen reconnects this often, so no stream holds 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
        "frame-ancestors 'none'")
-SECURITY_HEADERS = (("Content-Security-Policy", CSP), ("X-Frame-Options", "DENY"), ("X-Content-Type-Options", "nosniff"),
-                    ("Referrer-Policy", "same-origin"))
+SECURITY_HEADERS = (("Content-Security-Policy", CSP), ("X-Frame-Options", "DENY"),
+                    ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"))
 
 
 @bp.record_once
@@ -75,8 +75,9 @@ def _check_csrf():
     if request.endpoint == "kiosk.static":
         return None
     session = session_of(floor(), request.environ)
-    if request.method == "POST" and csrf_refused(session, request.headers.get(CSRF_HEADER) or request.form.get("csrf_token")):
-        return _expired_page()
+    if request.method == "POST":
+        if csrf_refused(session, request.headers.get(CSRF_HEADER) or request.form.get("csrf_token")):
+            return _expired_page()
     return None
 
 
@@ -167,7 +168,8 @@ def pick_json(sid: str):
     "request_id"} confirms the station's current task in one request (same rules, lights and
     screens as the kiosk). A replay of a request id books nothing and answers as the first time."""
     f = floor()
-    return pick_answer(f, sid, pick_body(request), request.headers.get("Idempotency-Key"), session_of(f, request.environ))
+    return pick_answer(f, sid, pick_body(request), request.headers.get("Idempotency-Key"),
+                       session_of(f, request.environ))
 
 
 def pick_body(req) -> bytes:
