@@ -38,4 +38,8 @@ def create_app(config: dict | None = None, node=None, kiosk: bool = True) -> Fla
     from app import web
 
     web.register(app, node, kiosk=kiosk_bp is not None)
+    if kiosk_bp is not None:  # a picker's scans and confirmations, without Flask's dispatch
+        from kiosk.hot import HotRoutes
+
+        app.wsgi_app = HotRoutes(app, app.wsgi_app)
     return app

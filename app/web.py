@@ -42,40 +42,61 @@ class RequestIds:
         return sent if sent and REQUEST_ID.fullmatch(sent) else f"{self.prefix}-{next(self.numbers):x}"
 
 
-def register(app: Flask, node, kiosk: bool) -> None:
-    metrics = getattr(node, "metrics", None)
-    ids = RequestIds()
+class RequestTrail:
+    """A request's id, log context and timing, from its start to its end: the Flask hooks below and
+    the kiosk's hot routes (kiosk.hot, served without Flask's dispatch) call these same three."""
 
-    # what a request carries between the hooks: (start, request id, log-context token), kept in
-    # the WSGI environ (one look-up through Flask's request proxy per hook, not one per field)
-    @app.before_request
-    def _begin():
+    def __init__(self, metrics):
+        self.metrics = metrics
+        self.ids = RequestIds()
+
+    def begin(self, environ, station: str | None) -> None:
+        """What a request carries between the hooks: (start, request id, log-context token), kept
+        in the WSGI environ (one look-up through Flask's request proxy per hook, not one per field)."""
         t0 = time.perf_counter()
-        req = request._get_current_object()
-        rid = ids.of(req.headers.get("X-Request-Id", ""))
-        view_args = req.view_args
-        token = logcontext.bind(request_id=rid, station=view_args.get("sid") if view_args else None)
-        req.environ[STATE] = (t0, rid, token)
+        rid = self.ids.of(environ.get("HTTP_X_REQUEST_ID", ""))
+        environ[STATE] = (t0, rid, logcontext.bind(request_id=rid, station=station))
 
-    @app.after_request
-    def _end(response):
-        req = request._get_current_object()
-        state = req.environ.get(STATE)
-        if state is not None:
-            response.headers["X-Request-Id"] = state[1]
-            if metrics is not None and metrics.timing:
-                rule = req.url_rule.rule if req.url_rule is not None else "unmatched"
-                metrics.observe_request(rule, req.method, response.status_code, time.perf_counter() - state[0])
-        return response
+    def end(self, environ, rule: str, method: str, status: int) -> str | None:
+        """The request timed into the metrics; its id to send back (None: it was never begun)."""
+        state = environ.get(STATE)
+        if state is None:
+            return None
+        if self.metrics is not None and self.metrics.timing:
+            self.metrics.observe_request(rule, method, status, time.perf_counter() - state[0])
+        return state[1]
 
-    @app.teardown_request
-    def _forget(_exc):
-        state = request.environ.pop(STATE, None)
+    def forget(self, environ) -> None:
+        state = environ.pop(STATE, None)
         if state is not None:
             try:
                 logcontext.reset(state[2])
             except (ValueError, RuntimeError):  # ended in another context (a streamed answer): it goes with it
                 pass
+
+
+def register(app: Flask, node, kiosk: bool) -> None:
+    metrics = getattr(node, "metrics", None)
+    trail = app.extensions["wes_request_trail"] = RequestTrail(metrics)
+
+    @app.before_request
+    def _begin():
+        req = request._get_current_object()
+        view_args = req.view_args
+        trail.begin(req.environ, view_args.get("sid") if view_args else None)
+
+    @app.after_request
+    def _end(response):
+        req = request._get_current_object()
+        rid = trail.end(req.environ, req.url_rule.rule if req.url_rule is not None else "unmatched", req.method,
+                        response.status_code)
+        if rid is not None:
+            response.headers["X-Request-Id"] = rid
+        return response
+
+    @app.teardown_request
+    def _forget(_exc):
+        trail.forget(request.environ)
 
     if kiosk:
         app.add_url_rule("/", "wes_root", lambda: redirect("/kiosk/"))

@@ -3,31 +3,47 @@ request and sent back when it was issued or rotated. HttpOnly, SameSite=Strict, 
 WES_HTTPS, and a lifetime no longer than a login may last."""
 from __future__ import annotations
 
-from flask import Response, current_app, g, request
+from flask import Response, current_app, request
 from flask.sessions import NullSession, SessionInterface
+from werkzeug.http import dump_cookie, parse_cookie
 
 COOKIE = "wes_floor"
+SESSION = "wes.floor_session"  # the request's floor session, kept in its WSGI environ
 
 
-def current_session(floor):
-    s = getattr(g, "floor_session", None)
+def session_of(floor, environ):
+    """The request's floor session, resolved once per request (Flask's views and hooks and the hot
+    routes of kiosk.hot all ask here)."""
+    s = environ.get(SESSION)
     if s is None:
-        s = g.floor_session = floor.sessions.resolve(request.cookies.get(COOKIE))
+        s = environ[SESSION] = floor.sessions.resolve(parse_cookie(environ).get(COOKIE))
     return s
 
 
-def send_cookie(response: Response) -> Response:
-    s = getattr(g, "floor_session", None)
-    if s is not None and s.issued and _background_read():
+def current_session(floor):
+    return session_of(floor, request.environ)
+
+
+def cookie_header(environ, settings, endpoint: str | None) -> str | None:
+    """The Set-Cookie value to send when the request's session was issued or rotated, else None."""
+    s = environ.get(SESSION)
+    if s is None or not s.issued:
+        return None
+    if _background_read(environ, endpoint):
         # A screen refresh or live stream that left before a login or logout rotated the cookie
         # arrives with the old value: the browser already holds the new one, which a new cookie
         # here would overwrite (logging it out). It gets the login screen, and no cookie.
-        return response
-    if s is not None and s.issued:
-        node = current_app.extensions["wes"]
-        response.set_cookie(COOKIE, s.issued, max_age=int(node.settings.kiosk_session_hours * 3600), path="/kiosk",
-                            httponly=True, samesite="Strict", secure=bool(node.settings.https))
-        s.issued = None
+        return None
+    value = dump_cookie(COOKIE, s.issued, max_age=int(settings.kiosk_session_hours * 3600), path="/kiosk",
+                        httponly=True, samesite="Strict", secure=bool(settings.https))
+    s.issued = None
+    return value
+
+
+def send_cookie(response: Response) -> Response:
+    value = cookie_header(request.environ, current_app.extensions["wes"].settings, request.endpoint)
+    if value is not None:
+        response.headers.add("Set-Cookie", value)
     return response
 
 
@@ -42,7 +58,7 @@ class NoCookieSessions(SessionInterface):
         return None
 
 
-def _background_read() -> bool:
+def _background_read(environ, endpoint: str | None) -> bool:
     """A GET the page makes by itself (htmx refresh, event stream) that presented a cookie."""
-    return (request.method == "GET" and bool(request.cookies.get(COOKIE))
-            and (bool(request.headers.get("HX-Request")) or request.endpoint == "kiosk.events"))
+    return (environ.get("REQUEST_METHOD") == "GET" and bool(parse_cookie(environ).get(COOKIE))
+            and (bool(environ.get("HTTP_HX_REQUEST")) or endpoint == "kiosk.events"))

@@ -9,6 +9,7 @@ import queue
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, stream_with_context, url_for
 from flask_htmx import HTMX
+from markupsafe import Markup
 
 from app.domain import errors
 from app.domain.orders import BACKLOG_STATES
@@ -20,7 +21,8 @@ from app.floor.streams import StreamRefused
 from app.services import operators, printing, supervision
 from app.services.inbound import BLIND_REASONS
 
-from .sessions import current_session, send_cookie
+from .fragments import Fragments
+from .sessions import current_session, send_cookie, session_of
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates", static_folder="static",
                static_url_path="/static")
@@ -31,6 +33,8 @@ STREAM_MAX_S = 600.0  # a live screen reconnects this often, so no stream holds 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
        "frame-ancestors 'none'")
+SECURITY_HEADERS = (("Content-Security-Policy", CSP), ("X-Frame-Options", "DENY"),
+                    ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"))
 
 
 @bp.record_once
@@ -50,6 +54,11 @@ def _setup(state) -> None:
         if metrics is not None:  # scans, taps and light buttons by outcome, once per node
             node.floor.observe(lambda kind, outcome: metrics.floor_outcome(outcome.screen, outcome.ok, outcome.code))
     app.extensions["wes_floor"] = node.floor
+    app.extensions["wes_kiosk_fragments"] = Fragments()
+    # the names every template may use, built once (a context processor runs for every render)
+    app.extensions["wes_kiosk_globals"] = {
+        "SHORT_REASONS": sorted(SHORT_REASONS), "ADJUSTMENT_REASONS": sorted(ADJUSTMENT_REASONS),
+        "CARTONS": [c.code for c in CARTONS], "MODE_TITLES": MODE_TITLES, "BLIND_REASONS": BLIND_REASONS, "may": may}
 
 
 def floor() -> Floor:
@@ -65,20 +74,22 @@ def node():
 def _check_csrf():
     if request.endpoint == "kiosk.static":
         return None
-    session = current_session(floor())
+    session = session_of(floor(), request.environ)
     if request.method == "POST":
-        sent = request.headers.get(CSRF_HEADER) or request.form.get("csrf_token") or ""
-        if not hmac.compare_digest(sent, session.csrf):
+        if csrf_refused(session, request.headers.get(CSRF_HEADER) or request.form.get("csrf_token")):
             return _expired_page()
     return None
 
 
+def csrf_refused(session, sent: str | None) -> bool:
+    """A POST must send its session's token (header or form field): another site's form cannot."""
+    return not hmac.compare_digest(sent or "", session.csrf)
+
+
 @bp.after_request
 def _headers(response):
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
+    for name, value in SECURITY_HEADERS:
+        response.headers[name] = value
     if request.endpoint != "kiosk.static":
         response.headers.setdefault("Cache-Control", "no-store")
     return send_cookie(response)
@@ -86,8 +97,7 @@ def _headers(response):
 
 @bp.app_context_processor
 def _globals():
-    return {"SHORT_REASONS": sorted(SHORT_REASONS), "ADJUSTMENT_REASONS": sorted(ADJUSTMENT_REASONS),
-            "CARTONS": [c.code for c in CARTONS], "MODE_TITLES": MODE_TITLES, "BLIND_REASONS": BLIND_REASONS, "may": may}
+    return current_app.extensions["wes_kiosk_globals"]
 
 
 @bp.errorhandler(errors.NotFound)
@@ -140,8 +150,9 @@ def screen(sid: str):
 @bp.post("/stations/<sid>/scan")
 def scan(sid: str):
     f = floor()
-    f.wedge(sid, request.form.get("code", ""), current_session(f), request_id=_request_id())
-    return _screen(sid)
+    session = session_of(f, request.environ)
+    f.wedge(sid, request.form.get("code", ""), session, request_id=_request_id())
+    return _screen(sid, session=session)
 
 
 @bp.post("/stations/<sid>/act/<action>")
@@ -156,20 +167,30 @@ def pick_json(sid: str):
     """JSON for handheld apps that scan bin and item themselves: {"location", "item", "qty",
     "request_id"} confirms the station's current task in one request (same rules, lights and
     screens as the kiosk). A replay of a request id books nothing and answers as the first time."""
-    body = _small_json(request.get_data(cache=False)[:4097] if (request.content_length or 0) <= 4096 else b"")
+    f = floor()
+    return pick_answer(f, sid, pick_body(request), request.headers.get("Idempotency-Key"),
+                       session_of(f, request.environ))
+
+
+def pick_body(req) -> bytes:
+    """At most 4 KiB of the request's body (b"" when it says it is longer)."""
+    return req.get_data(cache=False)[:4097] if (req.content_length or 0) <= 4096 else b""
+
+
+def pick_answer(f: Floor, sid: str, raw: bytes, idempotency_key: str | None, session) -> tuple[dict, int]:
+    """The handheld route's answer (JSON document, status), served by Flask or by kiosk.hot."""
+    body = _small_json(raw)
     if not isinstance(body, dict):
         return {"ok": False, "code": "bad-input",
                 "message": "send a JSON object with location, item, qty and request_id (at most 4 KiB)"}, 400
-    request_id = request.headers.get("Idempotency-Key") or body.pop("request_id", None)
+    request_id = idempotency_key or body.pop("request_id", None)
     if not isinstance(request_id, str) or not request_id:
         return {"ok": False, "code": "bad-input",
                 "message": "request_id is required: a new random id per confirmation, the same one when retrying"}, 400
     form = {k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()}
-    f = floor()
-    outcome = f.act(sid, "pick", form, current_session(f), request_id=request_id)
+    outcome = f.act(sid, "pick", form, session, request_id=request_id)
     st = f.station(sid)
-    held = f.holds(current_session(f), st)
-    p = st.pick if held else None
+    p = st.pick if f.holds(session, st) else None
     progress = {k: p.batch.get(k) for k in ("batch_id", "tasks_done", "tasks_total")} if p and p.batch else None
     status = 200 if outcome.ok else {"login-required": 401, "not-allowed": 403, "bad-input": 400}.get(outcome.code, 409)
     return {"ok": outcome.ok, "message": outcome.message, "code": outcome.code,
@@ -219,9 +240,9 @@ def _overview_data() -> dict:
     }
 
 
-def _screen(sid: str, full: bool = False, confirm: dict | None = None):
+def _screen(sid: str, full: bool = False, confirm: dict | None = None, session=None):
     f = floor()
-    session = current_session(f)
+    session = current_session(f) if session is None else session
     st = f.station(sid)
     held = f.holds(session, st)
     ctx = {"st": st, "held": held, "session": session, "csrf": session.csrf, "confirm": confirm,
@@ -241,7 +262,40 @@ def _screen(sid: str, full: bool = False, confirm: dict | None = None):
         last = max((o for o in (mine, station) if o is not None), key=lambda o: o.seq, default=None)
         ctx["last"], ctx["seq"], ctx["screen"] = last, last.seq if last else 0, "login"
         ctx["pending_badge"] = session.pending_badge or st.pending_badge
-    return render_template("station.html" if full else "_screen.html", **ctx)
+    page = "station.html" if full else "_screen.html"
+    parts: Fragments = current_app.extensions["wes_kiosk_fragments"]
+    parts.warm(current_app.jinja_env, (page, "_screen.html", "_bar.html", f"_{ctx['screen']}.html"))
+    ctx["bar"] = _bar(parts, ctx)
+    if ctx["screen"] == "pick":
+        parts.warm(current_app.jinja_env, ("_pick_tote_row.html", "_pick_short.html"))
+        ctx.update(pick_parts(parts, st))
+    return render_template(page, **ctx)
+
+
+def _bar(parts: Fragments, ctx: dict):
+    """The header bar: station, operator, the modes they may switch to."""
+    st, held, modes = ctx["st"], ctx["held"], ctx["modes"]
+    key = ("_bar.html", request.script_root, st.station, held, st.operator["name"] if held else None, modes, st.mode)
+    return parts.get(key, lambda: render_template("_bar.html", st=st, held=held, modes=modes,
+                                                  base=f"/kiosk/stations/{st.station}"))
+
+
+def pick_parts(parts: Fragments, st) -> dict:
+    """The rows of the cart's totes (the current one marked) and the short panel of the task on
+    screen; {} when the screen shows no task (the template then renders what it shows by itself).
+    The current row moves with nearly every task: each row is kept, not the whole table."""
+    p = st.pick
+    t, batch = p.task, p.batch
+    if t is None or batch is None or p.totes_pending:
+        return {}
+    base = f"/kiosk/stations/{st.station}"
+    current = t["order_id"]
+    rows = [parts.get(("_pick_tote_row.html", o["tote"], o["order_id"], o["order_id"] == current),
+                      lambda o=o: render_template("_pick_tote_row.html", o=o, current=o["order_id"] == current))
+            for o in batch["orders"][:12]]
+    short = parts.get(("_pick_short.html", base, t["remaining"]),
+                      lambda: render_template("_pick_short.html", base=base, t=t))
+    return {"tote_rows": Markup("").join(rows), "short_panel": short}
 
 
 # ---- server-sent events --------------------------------------------------------------------------
