@@ -13,8 +13,14 @@ from sqlalchemy.pool import QueuePool
 DEFAULT_WAL_LIMIT_BYTES = 8 * 1_048_576
 
 
+WRITER_CACHE_KIB = 32_000
+# Each reader connection has a page cache of its own (the file's pages are in the OS cache too):
+# kept small so that a pool of them does not hold the database several times over.
+READER_CACHE_KIB = 8_000
+
+
 def _configure(engine: Engine, synchronous: str, immediate: bool, autocheckpoint: int | None = None,
-               journal_size_limit: int | None = None) -> Engine:
+               journal_size_limit: int | None = None, cache_kib: int = WRITER_CACHE_KIB) -> Engine:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_conn, _record):
         # Let SQLAlchemy's "begin" hook issue BEGIN itself (pysqlite's implicit BEGIN is deferred
@@ -25,7 +31,7 @@ def _configure(engine: Engine, synchronous: str, immediate: bool, autocheckpoint
         cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=10000")
-        cur.execute("PRAGMA cache_size=-32000")
+        cur.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
         if autocheckpoint is not None:
             cur.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
         if journal_size_limit is not None:
@@ -49,9 +55,12 @@ def make_engines(db_path: str, synchronous: str = "FULL", background_checkpoint:
     url = f"sqlite:///{db_path}"
     args = {"check_same_thread": False, "timeout": 10}
     writer = create_engine(url, connect_args=args, poolclass=QueuePool, pool_size=1, max_overflow=0)
-    reader = create_engine(url, connect_args=args, poolclass=QueuePool, pool_size=8, max_overflow=16)
+    # Enough readers stay open for the threads that read at once: a connection opened past the pool
+    # (overflow) is closed again after one use, and opening one (file, WAL index, PRAGMAs) cost
+    # more than the read; under 20 busy stations the pool of 8 opened one every few requests.
+    reader = create_engine(url, connect_args=args, poolclass=QueuePool, pool_size=24, max_overflow=16)
     writer = _configure(writer, synchronous, True, 10_000 if background_checkpoint else None, wal_limit_bytes)
-    return writer, _configure(reader, synchronous, False)
+    return writer, _configure(reader, synchronous, False, cache_kib=READER_CACHE_KIB)
 
 
 def checkpoint(db_path: str) -> tuple[int, int, int]:

@@ -7,6 +7,7 @@ it goes next (another zone, packing, a supervisor), and the next zone's picker s
 tote to continue it."""
 from __future__ import annotations
 
+from app.domain import errors
 from app.domain.buttons import press_meaning
 from app.domain.stock import SHORT_REASONS
 from app.services import catalog, picking
@@ -96,9 +97,12 @@ class PickFlow(Flow):
             if catalog.is_location(self.uow, code):
                 raise Refused(f"That is {code}; pick from {task['location']}")
             raise Refused(f"Scan bin {task['location']} first")
-        if catalog.is_location(self.uow, code):
-            raise Refused(f"That is {code}; you are at {task['location']}")
-        result = picking.confirm_pick(self.uow, task["task_id"], 1, st.badge, item_code=code)
+        try:  # an item is what comes here nearly always: the bin question only explains a refusal
+            result = picking.confirm_pick(self.uow, task["task_id"], 1, st.badge, item_code=code)
+        except errors.WrongItem:
+            if catalog.is_location(self.uow, code):
+                raise Refused(f"That is {code}; you are at {task['location']}") from None
+            raise
         outcome = self._after_pick(st, result)
         if p.task is not None and p.task["task_id"] == task["task_id"]:
             p.item_ok = True  # this line's item is proven: its remaining units may be keyed in

@@ -112,10 +112,9 @@ def station_for_scanner(uow: UnitOfWork, scanner_id: str) -> str | None:
 
 
 def location_zone(uow: UnitOfWork, code: str) -> str | None:
-    # Asked on every pick scan: plain SQL on the unique code index, no ORM objects.
-    with uow.read_raw() as raw:
-        row = raw.row("SELECT zone FROM location WHERE code = ?", (code,))
-        return row[0] if row else None
+    # Asked on pick scans: one statement on the unique code index, no transaction, no ORM objects.
+    row = uow.read_one("SELECT zone FROM location WHERE code = ?", (code,))
+    return row[0] if row else None
 
 
 def location_light(uow: UnitOfWork, code: str) -> tuple[str, str | None] | None:

@@ -84,6 +84,16 @@ def test_wrong_item_is_refused_and_light_stays_on(floor):
     assert lit_qty(lights, st) == 2 and st.pick.task["remaining"] == 2 and st.pick.location_ok
 
 
+def test_a_bin_scanned_where_the_item_is_expected_is_named_and_books_nothing(floor):
+    node, director, lights = floor
+    add_order(node.uow, "O-1", ("SKU-00001", 2))
+    st = start(director, node, "O-1")
+    director.handle_scan("PICK-1", "A-01-01")
+    out = director.handle_scan("PICK-1", "A-01-02")  # another bin, while the item is due
+    assert not out.ok and out.sound == "error" and out.message == "That is A-01-02; you are at A-01-01"
+    assert lit_qty(lights, st) == 2 and st.pick.task["remaining"] == 2 and st.pick.location_ok
+
+
 def test_next_bin_lights_when_a_task_is_done(floor):
     node, director, lights = floor
     add_order(node.uow, "O-1", ("SKU-00001", 1), ("SKU-00004", 1))
