@@ -113,6 +113,9 @@ def _worker(host, port, requests, deadline, pace_s, watch, out, lock, seed=0):
 
 
 def _run_threads(host, port, per_thread, duration_s, pace_s, watch, conn):
+    # a script (anything with requests()) is expanded here, in the client process: the lists of
+    # tens of thousands of requests never live in the process under test
+    per_thread = [reqs if isinstance(reqs, list) else reqs.requests() for reqs in per_thread]
     out, lock = [], threading.Lock()
     deadline = time.perf_counter() + duration_s if duration_s else None
     threads = [threading.Thread(target=_worker, args=(host, port, reqs, deadline, pace_s, watch, out, lock, n))
@@ -141,9 +144,10 @@ def _run_threads(host, port, per_thread, duration_s, pace_s, watch, conn):
     conn.close()
 
 
-def run_load(host: str, port: int, per_thread: list[list[Request]], duration_s: float | None = None,
+def run_load(host: str, port: int, per_thread: list, duration_s: float | None = None,
              pace_s: float = 0.0, watch: tuple[str, ...] = ()) -> LoadResult:
-    """One client process, one thread per request list. Stops at the end of the lists or the duration.
+    """One client process, one thread per request list (a list of Request, or a script whose
+    requests() makes the list in the client process). Stops at the end of the lists or the duration.
     `watch` counts responses containing each string (e.g. 'database is locked')."""
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)

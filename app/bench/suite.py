@@ -292,25 +292,41 @@ class GcPauses:
 
 # ---- scenarios ---------------------------------------------------------------------------------
 
-def bench_baseline(workdir: str, threads: int, duration: float) -> dict:
+def _serve_baseline(db: str, threads: int, conn) -> None:
+    """The minimal endpoint in a process of its own (the bench process is the node's: its memory
+    is measured): sends its port, serves until told to stop."""
     from app.bench.baseline import create_baseline_app
     from app.bench.server import ServerThread
 
+    server = ServerThread(create_baseline_app(db), threads=threads, name="baseline-server")
+    conn.send(server.port)
+    conn.recv()
+    server.stop()
+    conn.close()
+
+
+def bench_baseline(workdir: str, threads: int, duration: float) -> dict:
+    import multiprocessing as mp
+
     db = os.path.join(workdir, "baseline.db")
     _remove_db(db)
-    server = ServerThread(create_baseline_app(db), threads=threads, name="baseline-server")
+    ctx = mp.get_context("spawn")
+    here, there = ctx.Pipe()
+    server = ctx.Process(target=_serve_baseline, args=(db, threads, there), name="bench-baseline")
+    server.start()
     try:
+        port = here.recv()
         hdr = {"Content-Type": "application/x-www-form-urlencoded"}
-        n = max(2_000, int(duration * 150))  # enough for ~3,000 inserts/s; lists are pickled to the client
-        per_thread = [[Request("POST", f"/confirm/{t * 1_000_000 + i}", b"qty=1", hdr) for i in range(n)]
-                      for t in range(20)]
-        proc = psutil.Process()
+        n = max(2_000, int(duration * 150))  # enough for ~3,000 inserts/s
+        per_thread = [BaselineScript(t, n, hdr) for t in range(20)]
+        proc = psutil.Process(server.pid)
         c0 = sum(proc.cpu_times()[:2])
         with Steal() as steal:
-            res = run_load("127.0.0.1", server.port, per_thread, duration_s=duration, watch=(LOCKED,))
+            res = run_load("127.0.0.1", port, per_thread, duration_s=duration, watch=(LOCKED,))
         cpu = sum(proc.cpu_times()[:2]) - c0
     finally:
-        server.stop()
+        here.send("stop")
+        server.join(timeout=30)
     ok = res.statuses.get(200, 0)
     return {"requests": res.count, "ok": ok, "inserts_per_s": round(ok / res.elapsed_s, 1),
             "elapsed_s": round(res.elapsed_s, 1), **_lat(res.latencies_ms), "statuses": res.statuses,
@@ -355,9 +371,9 @@ def bench_ingest(nut: NodeUnderTest, orders: dict[str, list], client_threads: in
 
 
 def setup_stations(nut: NodeUnderTest, prefix: str, queues: dict[str, list[str]], per_station: int,
-                   count: int = 20) -> list[dict]:
+                   count: int = 20, with_tasks: bool = False) -> list[dict]:
     """Station rows, one operator each, logged in, each with a batch of `per_station` orders of its
-    zone taken from `queues` (consumed)."""
+    zone taken from `queues` (consumed); with_tasks: each station's open tasks too."""
     from app.services import catalog, picking
 
     uow, floor = nut.node.uow, nut.floor
@@ -374,37 +390,61 @@ def setup_stations(nut: NodeUnderTest, prefix: str, queues: dict[str, list[str]]
         st = floor.station(sid).pick
         if not out.ok or st.batch is None:
             raise RuntimeError(f"start_batch {sid}: {out.message}")
-        tasks = picking.open_tasks(uow, st.batch["batch_id"])
+        tasks = picking.open_tasks(uow, st.batch["batch_id"]) if with_tasks else None
         stations.append({"id": sid, "zone": zone, "batch": st.batch["batch_id"], "tasks": tasks})
     return stations
 
 
-def pick_requests(nut: NodeUnderTest, stations: list[dict], mode: str) -> list[list[Request]]:
-    """handheld: one JSON request per confirmation (bin + item + qty, as a handheld app sends it);
-    kiosk: the screen flow, a bin scan then an item scan, each answered with the new screen (HTML)."""
-    per_thread = []
-    run = uuid.uuid4().hex[:8]  # request ids are new in every run, as a handheld's are for every confirmation
-    for st in stations:
-        hdr = nut.session_headers(st["id"])
-        reqs = []
-        if mode == "handheld":
-            path = f"/kiosk/stations/{st['id']}/picks"
+@dataclass
+class BaselineScript:
+    """Thread `t`'s inserts at the minimal endpoint, made in the client process."""
+    t: int
+    n: int
+    headers: dict
+
+    def requests(self) -> list[Request]:
+        return [Request("POST", f"/confirm/{self.t * 1_000_000 + i}", b"qty=1", self.headers) for i in range(self.n)]
+
+
+@dataclass
+class PickScript:
+    """One station's requests, made in the client process (the bench process is the node: its
+    memory is measured). handheld: one JSON request per confirmation (bin + item + qty, as a
+    handheld app sends it); kiosk: the screen flow, a bin scan then an item scan, each answered
+    with the new screen (HTML). tasks: (task_id, location, sku, remaining) in order."""
+    mode: str
+    station: str
+    headers: dict
+    tasks: list[tuple[int, str, str, int]]
+    run: str
+
+    def requests(self) -> list[Request]:
+        reqs, sid, hdr = [], self.station, self.headers
+        if self.mode == "handheld":
+            path = f"/kiosk/stations/{sid}/picks"
             jhdr = {**hdr, "Content-Type": "application/json"}
             jhdr.pop("HX-Request", None)
-            for task in st["tasks"]:
-                for n in range(task["remaining"]):
-                    body = json.dumps({"location": task["location"], "item": _gtin(task["sku"]), "qty": 1,
-                                       "request_id": f"{run}-{st['id']}-{task['task_id']}-{n}"})
+            for task_id, location, sku, remaining in self.tasks:
+                for n in range(remaining):
+                    body = json.dumps({"location": location, "item": _gtin(sku), "qty": 1,
+                                       "request_id": f"{self.run}-{sid}-{task_id}-{n}"})
                     reqs.append(Request("POST", path, body.encode(), jhdr, "item"))
         else:
-            path = f"/kiosk/stations/{st['id']}/scan"
-            for task in st["tasks"]:  # as kiosk.js sends them: each scan with its own request id
-                rid = f"{run}-{st['id']}-{task['task_id']}"
-                reqs.append(Request("POST", path, (f"code={urllib.parse.quote(task['location'])}&request_id={rid}-b").encode(),
+            path = f"/kiosk/stations/{sid}/scan"
+            for task_id, location, sku, _ in self.tasks:  # as kiosk.js sends them: each scan its own request id
+                rid = f"{self.run}-{sid}-{task_id}"
+                reqs.append(Request("POST", path, f"code={urllib.parse.quote(location)}&request_id={rid}-b".encode(),
                                     hdr, "bin"))
-                reqs.append(Request("POST", path, f"code={_gtin(task['sku'])}&request_id={rid}-i".encode(), hdr, "item"))
-        per_thread.append(reqs)
-    return per_thread
+                reqs.append(Request("POST", path, f"code={_gtin(sku)}&request_id={rid}-i".encode(), hdr, "item"))
+        return reqs
+
+
+def pick_requests(nut: NodeUnderTest, stations: list[dict], mode: str) -> list[PickScript]:
+    """Each station's script for `mode` (see PickScript), over what is left of its cart."""
+    run = uuid.uuid4().hex[:8]  # request ids are new in every run, as a handheld's are for every confirmation
+    return [PickScript(mode, st["id"], nut.session_headers(st["id"]),
+                       [(t["task_id"], t["location"], t["sku"], t["remaining"]) for t in st["tasks"]], run)
+            for st in stations]
 
 
 def read_requests(nut: NodeUnderTest, skus: int, n_threads: int, per_thread: int, seed: int,
@@ -508,9 +548,10 @@ def bench_picks(nut: NodeUnderTest, stations: list[dict], duration: float, skus:
     for st in stations:  # what is left of each cart (a previous run may have used part of it)
         st["tasks"] = picking.open_tasks(nut.node.uow, st["batch"])
     pick_load = pick_requests(nut, stations, mode)
+    tasks_available = sum(len(st["tasks"]) for st in stations)
+    for st in stations:  # the harness's copies; the next run reads them again
+        st["tasks"] = None
     reads_res = {}
-    # The request lists (tens of thousands of objects) are the harness's, not the node's: frozen, so
-    # the collector does not walk them during the run (they measured as 27 ms full-collection pauses).
     settle_heap()
 
     def reads():
@@ -537,7 +578,7 @@ def bench_picks(nut: NodeUnderTest, stations: list[dict], duration: float, skus:
     five = sum(v for k, v in res.statuses.items() if k >= 500)
     return {
         "mode": mode, "paced_per_station_per_s": round(1 / pace_s, 2) if pace_s else None,
-        "stations": len(stations), "tasks_available": sum(len(s["tasks"]) for s in stations),
+        "stations": len(stations), "tasks_available": tasks_available,
         "elapsed_s": round(res.elapsed_s, 1), "requests": res.count,
         "requests_per_s": round(res.throughput, 1), "confirmations": confirmations,
         "confirmations_per_s": round(confirmations / res.elapsed_s, 1),
@@ -581,7 +622,8 @@ def bench_scan_latency(nut: NodeUnderTest, skus: int, duration: float, rate: flo
     for z in ZONES:
         for oid, body in orders[z]:
             order_svc.receive_order(nut.node.uow, oid, body)
-    stations = setup_stations(nut, "SCAN", {z: [oid for oid, _ in orders[z]] for z in ZONES}, per_station)
+    stations = setup_stations(nut, "SCAN", {z: [oid for oid, _ in orders[z]] for z in ZONES}, per_station,
+                              with_tasks=True)
     r = run_scan_latency(nut.node, nut.floor, nut.lights, stations, rate, duration)
     return {"stations": len(stations), "offered_rate_per_s": r["offered_rate_per_s"], "sent": r["sent"],
             "answered": r["answered"], "unanswered": r["unanswered"], "refused": r["refused"],
@@ -638,6 +680,7 @@ def run_suite(opts: Options) -> dict:
         # kiosk station (one item scan per task there)
         stations = setup_stations(nut, "BENCH", {z: [o for o, _ in handheld_orders[z]] for z in ZONES}, per_station)
         kiosk_stations = setup_stations(nut, "BENCHK", {z: [o for o, _ in kiosk_orders[z]] for z in ZONES}, per_station)
+        del orders, handheld_orders, kiosk_orders  # the harness's copies: the node has them now
         settle_heap()  # as `wes serve` does after start-up; the harness's set-up garbage goes too
         _log(f"scenario 2+4: handheld pick confirmations over HTTP for {duration:.0f} s with paced reads alongside")
         results["picks"] = bench_picks(nut, stations, duration, sizes["skus"])
