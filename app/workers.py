@@ -3,6 +3,7 @@ Printing and router sync run here, never on the scan → light path."""
 from __future__ import annotations
 
 import logging
+import time
 import threading
 
 from app.db.engine import checkpoint, wal_size
@@ -60,24 +61,42 @@ STATUS_WATCH_S = 5.0
 CHECKPOINT_S = 1.0  # WAL -> database copy off the commit path (app.db.engine.make_engines)
 
 
+CHECKPOINT_COPY_S = 3.0  # a small WAL is copied back at least this often
+
+
+class CheckpointStep:
+    """Copies the WAL back (PASSIVE, off the commit path) once it holds a quarter of
+    WES_WAL_LIMIT_MB or its last copy is `copy_every_s` old, and past the limit cuts it back to zero
+    between two commits; a full disk is a storage fault. Each copy ends with an fsync of the
+    database file, and a commit's own fsync waiting behind it was the slowest part of the slowest
+    scans: under light load the copies come seldom and larger (a page written many times is
+    copied once), under heavy load every round."""
+
+    def __init__(self, node, copy_every_s: float = CHECKPOINT_COPY_S, clock=time.monotonic):
+        self.node, self.copy_every_s, self.clock = node, copy_every_s, clock
+        self._copied_at = float("-inf")
+
+    def __call__(self) -> None:
+        db = self.node.settings.db
+        try:
+            limit = self.node.settings.wal_limit_mb * 1_048_576
+            size, now = wal_size(db), self.clock()
+            if size == 0 or (size < limit / 4 and now - self._copied_at < self.copy_every_s):
+                return
+            checkpoint(db)
+            self._copied_at = now
+            if wal_size(db) > limit:
+                self.node.uow.truncate_wal()
+        except Exception as exc:
+            reason = storage_failure(exc)
+            if reason is None:
+                raise
+            self.node.uow.storage.failed(f"checkpoint: {reason}")
+
+
 def checkpoint_step(node) -> None:
-    """Copy the WAL back (PASSIVE, off the commit path) once it holds a quarter of
-    WES_WAL_LIMIT_MB, and past the limit cut it back to zero between two commits; a full disk is a
-    storage fault. Each copy ends with an fsync of the database file, and a commit's own fsync
-    waiting behind it was the slowest part of the slowest scans: under light load the copies come
-    seldom and larger (a page written many times is copied once), under heavy load every second."""
-    try:
-        limit = node.settings.wal_limit_mb * 1_048_576
-        if wal_size(node.settings.db) < limit / 4:
-            return
-        checkpoint(node.settings.db)
-        if wal_size(node.settings.db) > limit:
-            node.uow.truncate_wal()
-    except Exception as exc:
-        reason = storage_failure(exc)
-        if reason is None:
-            raise
-        node.uow.storage.failed(f"checkpoint: {reason}")
+    """One copy now (and a cut past the limit), whatever the schedule."""
+    CheckpointStep(node)()
 
 
 def watch_status(node) -> None:
@@ -113,7 +132,7 @@ def build_workers(node) -> list[Worker]:
         printer_worker.wake = workers[-1].wake  # a printer coming back wakes the worker at once
         node.devices.print_worker = workers[-1]
     workers.append(Worker("wes-status", lambda: watch_status(node), STATUS_WATCH_S))
-    workers.append(Worker("wes-checkpoint", lambda: checkpoint_step(node), CHECKPOINT_S))
+    workers.append(Worker("wes-checkpoint", CheckpointStep(node), CHECKPOINT_S))
     workers.append(Worker("wes-prune", lambda: prune_feed(node), PRUNE_S))
     if node.settings.router_url:
         from app.sync.heartbeat import Heartbeat

@@ -3,7 +3,7 @@ import sqlite3
 import time
 
 from app.db.engine import checkpoint
-from app.services import inventory
+from app.services import catalog, inventory
 
 from .floorplan import seed
 
@@ -33,3 +33,26 @@ def test_the_checkpoint_worker_copies_commits_into_the_database_file(node):
     while time.monotonic() < deadline and in_database_file(node.settings.db) < 4:
         time.sleep(0.1)
     assert in_database_file(node.settings.db) == 4
+
+
+def test_a_small_wal_is_copied_back_every_few_seconds_not_every_round(tmp_path):
+    from app.bootstrap import build_node
+    from app.workers import CheckpointStep
+    from tests.conftest import make_settings
+
+    node = build_node(make_settings(tmp_path), start_workers=False)  # the test drives the step itself
+    try:
+        now = [100.0]
+        step = CheckpointStep(node, copy_every_s=3.0, clock=lambda: now[0])
+        seed(node.uow)
+        step()  # the first round copies
+        assert in_database_file(node.settings.db) == 4
+        catalog.upsert_sku(node.uow, code="SKU-9", name="Nine")
+        now[0] += 1.0
+        step()  # a second later, a WAL far below a quarter of its limit waits
+        assert in_database_file(node.settings.db) == 4
+        now[0] += 2.5
+        step()  # its last copy is 3 s old: copied
+        assert in_database_file(node.settings.db) == 5
+    finally:
+        node.close()
