@@ -121,7 +121,7 @@ class _NoSessions(SessionInterface):
 
 def status_response(node: FrontNode, environ, start_response, headers=()):
     """GET /api/v1/status without Flask: the router polls it more than anything else, and Flask's
-    request machinery was half of the front's 0.5 ms of CPU per status read. Same document, same
+    request machinery was half of the front's CPU per status read (README, Performance). Same document, same
     401 and 503 as the API blueprint's route."""
     if not bearer_ok(environ.get("HTTP_AUTHORIZATION", ""), node.settings.router_token):
         return send_problem(start_response, 401, "unauthorized", UNAUTHORIZED, "Unauthorized",
