@@ -14,8 +14,7 @@ from flask.sessions import SessionInterface
 from sqlalchemy import create_engine
 
 from app import logcontext
-from app.api.http import CHALLENGE, READ_THROUGH_HEADER, UNAUTHORIZED, bearer_ok
-from app.api.problems import INTERNAL_ERROR
+from app.api.http import CHALLENGE, READ_THROUGH_HEADER, UNAUTHORIZED
 from app.config import Settings
 from app.db.engine import make_engines
 from app.db.uow import UnitOfWork
@@ -119,24 +118,6 @@ class _NoSessions(SessionInterface):
         pass
 
 
-def status_response(node: FrontNode, environ, start_response, headers=()):
-    """GET /api/v1/status without Flask: the router polls it more than anything else, and Flask's
-    request machinery was half of the front's CPU per status read (README, Performance). Same document, same
-    401 and 503 as the API blueprint's route."""
-    if not bearer_ok(environ.get("HTTP_AUTHORIZATION", ""), node.settings.router_token):
-        return send_problem(start_response, 401, "unauthorized", UNAUTHORIZED, "Unauthorized",
-                            [("WWW-Authenticate", CHALLENGE), *headers])
-    try:
-        doc = node.status()
-    except Exception:  # e.g. the database file cannot be read: a problem, as the blueprint answers
-        log.exception("status read failed")
-        return send_problem(start_response, 500, "internal-error", INTERNAL_ERROR, "Internal Server Error", headers)
-    body = json.dumps(doc, separators=(",", ":")).encode()
-    start_response("503 Service Unavailable" if doc["status"] == "fail" else "200 OK",
-                   [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers])
-    return [b"" if environ["REQUEST_METHOD"] == "HEAD" else body]
-
-
 def fetch_node_metrics(node_url: str, token: str, timeout_s: float = 2.0) -> bytes | None:
     """The node's /metrics document, or None when the node does not answer it."""
     req = urllib.request.Request(f"{node_url}/metrics", headers={"Authorization": f"Bearer {token}"})
@@ -193,10 +174,7 @@ class Front:
         rid = self.request_ids.of(environ.get("HTTP_X_REQUEST_ID", ""))
         token = logcontext.bind(request_id=rid)
         try:
-            path = environ["PATH_INFO"]
-            if path == "/api/v1/status":
-                return status_response(self.node, environ, start_response, [("X-Request-Id", rid)])
-            return read_response(self.node, READS[path], environ, start_response, [("X-Request-Id", rid)])
+            return read_response(self.node, environ["PATH_INFO"], environ, start_response, [("X-Request-Id", rid)])
         finally:
             logcontext.reset(token)
 
@@ -204,8 +182,7 @@ class Front:
         if environ.get("PATH_INFO") == "/metrics":
             return self.metrics_response(environ, start_response)
         if serves_locally(environ):
-            path = environ["PATH_INFO"]
-            if path == "/api/v1/status" or path in READS:
+            if environ["PATH_INFO"] in READS:
                 return self.read_without_flask(environ, start_response)
             return self.local_app(environ, start_response)
         if environ.get("PATH_INFO", "").startswith("/api/"):
