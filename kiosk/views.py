@@ -282,7 +282,7 @@ def _bar(parts: Fragments, ctx: dict):
 
 def pick_parts(parts: Fragments, st) -> dict:
     """The rows of the cart's totes (the current one marked) and the short panel of the task on
-    screen; {} when the screen shows no task (the template then renders what it shows by itself).
+    screen; {} when the screen shows no task (the template shows neither then).
     The current row moves with nearly every task: each row is kept, not the whole table."""
     p = st.pick
     t, batch = p.task, p.batch
