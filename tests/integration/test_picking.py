@@ -143,3 +143,25 @@ def test_damaged_units_are_held_but_the_good_rest_of_the_bin_is_still_used(floor
     assert out["next"]["location"] == task["location"] and out["next"]["qty"] == 2
     row = [r for r in inventory.stock_at(floor, "B-01-01") if r["sku"] == "SKU-3"][0]
     assert row["damaged"] == 2
+
+
+def test_a_cart_is_planned_from_a_backlog_of_more_orders_than_sqlite_takes_parameters(floor):
+    """A backlog bigger than SQLite's default limit of parameters in one statement (32,766): the
+    cart still gets the oldest orders of the zone, and only those orders are loaded."""
+    n = 33_000
+    with floor.write() as tx:
+        stock_id, sku_id = tx.row("SELECT s.id, s.sku_id FROM stock s JOIN location l ON l.id = s.location_id "
+                                  "WHERE l.code = 'A-01-00'")
+        tx.run("UPDATE stock SET on_hand = ?, reserved = ? WHERE id = ?", (n, n, stock_id))
+        now = "2026-12-01T00:00:00+00:00"
+        tx.run_many("INSERT INTO orders(id, status, version, priority, hold, ship_to, fulfillment_policy, request_hash, "
+                    "created_at, updated_at) VALUES (?, 'allocated', 1, 5, 0, '{}', 'fill_or_kill', 'h', ?, ?)",
+                    [(f"BIG-{i:05d}", now, now) for i in range(n)])
+        tx.run_many("INSERT INTO order_line(order_id, line_id, sku_code, sku_id, qty, qty_reserved, qty_picked, "
+                    "qty_short, qty_packed, qty_put, qty_shipped, qty_returned) VALUES (?, '1', 'SKU-1', ?, 1, 1, 0, 0, 0, 0, 0, 0)",
+                    [(f"BIG-{i:05d}", sku_id) for i in range(n)])
+        tx.run("INSERT INTO reservation(line_pk, order_id, stock_id, qty, qty_picked, qty_returned) "
+               "SELECT id, order_id, ?, 1, 0, 0 FROM order_line WHERE order_id LIKE 'BIG-%'", (stock_id,))
+    batch = picking.create_batch(floor, zone="A", max_orders=6)
+    assert [o["order_id"] for o in batch["orders"]] == [f"BIG-{i:05d}" for i in range(6)]  # oldest first: same priority
+    assert len(picking.open_tasks(floor, batch["batch_id"])) == 6
