@@ -13,7 +13,7 @@ from sqlalchemy.pool import QueuePool
 DEFAULT_WAL_LIMIT_BYTES = 8 * 1_048_576
 
 
-WRITER_CACHE_KIB = 32_000
+WRITER_CACHE_KIB = 16_000
 # Each reader connection has a page cache of its own (the file's pages are in the OS cache too):
 # kept small so that a pool of them does not hold the database several times over.
 READER_CACHE_KIB = 8_000
