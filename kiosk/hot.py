@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import re
 import sys
+from urllib.parse import parse_qsl
 
 from werkzeug.http import HTTP_STATUS_CODES
 
 from app.domain import errors
 
 from .sessions import cookie_header, session_of
-from .views import SECURITY_HEADERS, csrf_refused, pick_answer, pick_body
+from .views import SECURITY_HEADERS, csrf_refused, pick_answer, pick_body, scan_answer
 
 HOT = re.compile(r"/kiosk/stations/([A-Za-z0-9._-]{1,64})/(scan|picks)")
 ENDPOINTS = {"scan": "kiosk.scan", "picks": "kiosk.pick_json"}
@@ -40,7 +41,6 @@ class HotRoutes:
         self.trail = app.extensions["wes_request_trail"]
         rules = {r.endpoint: r.rule for r in app.url_map.iter_rules()}
         self.rules = {route: rules[endpoint] for route, endpoint in ENDPOINTS.items()}
-        self.scan_view = app.view_functions[ENDPOINTS["scan"]]
         _check_hooks(app)
 
     def __call__(self, environ, start_response):
@@ -68,13 +68,19 @@ class HotRoutes:
         return True
 
     def _scan(self, environ, start_response, sid: str):
-        # rendering needs Flask's request context (templates, url_for); its teardown forgets the trail
-        with self.app.request_context(environ):
+        # the screen partial needs no request context (views.render_part); Flask's error handling does
+        try:
             try:
-                html = self.scan_view(sid)
+                form = _small_form(environ)
+                html = scan_answer(self.app, sid, form.get("code", ""),
+                                   environ.get("HTTP_IDEMPOTENCY_KEY") or form.get("request_id") or None,
+                                   session_of(self.floor, environ), environ.get("SCRIPT_NAME", ""))
             except Exception:
-                return self._flask_error(environ, start_response)
+                with self.app.request_context(environ):
+                    return self._flask_error(environ, start_response)
             return self._send(environ, start_response, "scan", 200, "text/html; charset=utf-8", html.encode())
+        finally:
+            self.trail.forget(environ)
 
     def _picks(self, environ, start_response, sid: str):
         try:
@@ -110,6 +116,17 @@ class HotRoutes:
         except Exception as exc:
             response = app.handle_exception(exc)
         return response(environ, start_response)
+
+
+def _small_form(environ) -> dict[str, str]:
+    """The scan's urlencoded form (its length checked by _usual), first value of each field, decoded
+    as Flask's form parser decodes it (UTF-8, undecodable bytes replaced)."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length).decode("latin-1") if length else ""
+    form: dict[str, str] = {}
+    for name, value in parse_qsl(body, keep_blank_values=True, encoding="utf-8", errors="replace"):
+        form.setdefault(name, value)
+    return form
 
 
 def _check_hooks(app) -> None:

@@ -123,6 +123,13 @@ def _request_id() -> str | None:
     return request.headers.get("Idempotency-Key") or request.form.get("request_id") or None
 
 
+def render_part(app, name: str, **ctx) -> str:
+    """A partial of a station's screen, rendered by Jinja alone with the kiosk's globals: partials
+    use only what they are given (no request, g, session proxy or url_for; a test holds them to
+    it), so a scan answered without Flask's request context renders what Flask would."""
+    return app.jinja_env.get_template(name).render(app.extensions["wes_kiosk_globals"], **ctx)
+
+
 # ---- pages ---------------------------------------------------------------------------------------
 @bp.get("/")
 def index():
@@ -149,10 +156,15 @@ def screen(sid: str):
 
 @bp.post("/stations/<sid>/scan")
 def scan(sid: str):
-    f = floor()
-    session = session_of(f, request.environ)
-    f.wedge(sid, request.form.get("code", ""), session, request_id=_request_id())
-    return _screen(sid, session=session)
+    return scan_answer(current_app, sid, request.form.get("code", ""), _request_id(),
+                       session_of(floor(), request.environ), request.script_root)
+
+
+def scan_answer(app, sid: str, code: str, request_id: str | None, session, script_root: str) -> str:
+    """A scan typed or wedged into the station's page, answered with its screen (the partial):
+    served by Flask or by kiosk.hot, which needs no request context for it."""
+    app.extensions["wes_floor"].wedge(sid, code, session, request_id=request_id)
+    return screen_html(app, sid, session, script_root)
 
 
 @bp.post("/stations/<sid>/act/<action>")
@@ -240,9 +252,14 @@ def _overview_data() -> dict:
     }
 
 
-def _screen(sid: str, full: bool = False, confirm: dict | None = None, session=None):
-    f = floor()
-    session = current_session(f) if session is None else session
+def _screen(sid: str, full: bool = False, confirm: dict | None = None):
+    return screen_html(current_app._get_current_object(), sid, current_session(floor()), request.script_root,
+                       full=full, confirm=confirm)
+
+
+def screen_html(app, sid: str, session, script_root: str, full: bool = False, confirm: dict | None = None) -> str:
+    """The station's screen as `session` sees it: the whole page (full) or the partial htmx swaps in."""
+    f = app.extensions["wes_floor"]
     st = f.station(sid)
     held = f.holds(session, st)
     ctx = {"st": st, "held": held, "session": session, "csrf": session.csrf, "confirm": confirm,
@@ -263,39 +280,47 @@ def _screen(sid: str, full: bool = False, confirm: dict | None = None, session=N
         ctx["last"], ctx["seq"], ctx["screen"] = last, last.seq if last else 0, "login"
         ctx["pending_badge"] = session.pending_badge or st.pending_badge
     page = "station.html" if full else "_screen.html"
-    parts: Fragments = current_app.extensions["wes_kiosk_fragments"]
-    parts.warm(current_app.jinja_env, (page, "_screen.html", "_bar.html", f"_{ctx['screen']}.html"))
-    ctx["bar"] = _bar(parts, ctx)
+    parts: Fragments = app.extensions["wes_kiosk_fragments"]
+    parts.warm(app.jinja_env, (page, "_screen.html", "_bar.html", f"_{ctx['screen']}.html"))
+    ctx["bar"] = _bar(app, parts, ctx, script_root)
     if ctx["screen"] == "pick":
-        parts.warm(current_app.jinja_env, ("_pick_tote_row.html", "_pick_short.html"))
-        ctx.update(pick_parts(parts, st))
-    return render_template(page, **ctx)
+        parts.warm(app.jinja_env, ("_pick_totes.html", "_pick_short.html"))
+        ctx.update(pick_parts(app, parts, st))
+    if full:  # the page (base.html) links its scripts and styles with url_for: Flask renders it
+        return render_template(page, **ctx)
+    return render_part(app, page, **ctx)
 
 
-def _bar(parts: Fragments, ctx: dict):
+def _bar(app, parts: Fragments, ctx: dict, script_root: str):
     """The header bar: station, operator, the modes they may switch to."""
     st, held, modes = ctx["st"], ctx["held"], ctx["modes"]
-    key = ("_bar.html", request.script_root, st.station, held, st.operator["name"] if held else None, modes, st.mode)
-    return parts.get(key, lambda: render_template("_bar.html", st=st, held=held, modes=modes,
-                                                  base=f"/kiosk/stations/{st.station}"))
+    key = ("_bar.html", script_root, st.station, held, st.operator["name"] if held else None, modes, st.mode)
+    return parts.get(key, lambda: render_part(app, "_bar.html", st=st, held=held, modes=modes, root=script_root,
+                                              base=f"/kiosk/stations/{st.station}"))
 
 
-def pick_parts(parts: Fragments, st) -> dict:
-    """The rows of the cart's totes (the current one marked) and the short panel of the task on
-    screen; {} when the screen shows no task (the template shows neither then).
-    The current row moves with nearly every task: each row is kept, not the whole table."""
+TOTES_SHOWN = 12  # a cart holds a dozen totes; a longer list would only push the buttons off a handheld
+
+
+def pick_parts(app, parts: Fragments, st) -> dict:
+    """The table of the cart's totes (the current one marked) and the short panel of the task on
+    screen; {} when the screen shows no task (the template shows neither then). The table is kept
+    per cart and current tote: a cart's dozen totes give a dozen tables, each reused at every
+    later task of its order."""
     p = st.pick
     t, batch = p.task, p.batch
     if t is None or batch is None or p.totes_pending:
         return {}
     base = f"/kiosk/stations/{st.station}"
+    orders = batch["orders"]
     current = t["order_id"]
-    rows = [parts.get(("_pick_tote_row.html", o["tote"], o["order_id"], o["order_id"] == current),
-                      lambda o=o: render_template("_pick_tote_row.html", o=o, current=o["order_id"] == current))
-            for o in batch["orders"][:12]]
+    shown = tuple((o["tote"], o["order_id"]) for o in orders[:TOTES_SHOWN])
+    totes = parts.get(("_pick_totes.html", shown, current, len(orders)),
+                      lambda: render_part(app, "_pick_totes.html", rows=shown, current=current,
+                                          more=max(0, len(orders) - TOTES_SHOWN)))
     short = parts.get(("_pick_short.html", base, t["remaining"]),
-                      lambda: render_template("_pick_short.html", base=base, t=t))
-    return {"tote_rows": Markup("").join(rows), "short_panel": short}
+                      lambda: render_part(app, "_pick_short.html", base=base, t=t))
+    return {"tote_rows": totes, "short_panel": short}
 
 
 # ---- server-sent events --------------------------------------------------------------------------
