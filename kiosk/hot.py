@@ -7,8 +7,9 @@ objects, header objects) cost about as much as rendering the screen.
 Nothing here is a second copy of the Flask path: the session (sessions.session_of), the CSRF check
 (views.csrf_refused), the security headers (views.SECURITY_HEADERS), the cookie
 (sessions.cookie_header), the request id, log context and timing (app.web.RequestTrail), the
-views' own code (the registered scan view, views.pick_answer), and for anything raised Flask's own
-error handling are the functions the Flask path calls. A request that is not the usual case (no
+views' own code (views.scan_answer, views.pick_answer), and for anything raised Flask's own error
+handling are the functions the Flask path calls. Neither answer needs Flask's request context: the
+screen is a partial rendered by views.render_part, and the form is read here as Flask reads it. A request that is not the usual case (no
 CSRF header or a wrong one, an unknown station, a scan that is not a small urlencoded form) is
 handed to Flask before anything is read or begun, and Flask answers it as it always did."""
 from __future__ import annotations
