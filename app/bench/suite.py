@@ -960,8 +960,8 @@ def evaluate(r: dict) -> list[dict]:
 
 def table(r: dict) -> str:
     m = r["machine"]
-    lines = [f"Node WES bench ({r['mode']}) · {m['cpu_model']} · {m['cores']} cores · Python {m['python']} · "
-             f"SQLite {m['sqlite']} · {m['date']}",
+    lines = [f"Node WES bench ({r['mode']}) · {m['cpu_model']} · {m['cores']} cores · CPU speed "
+             f"{m.get('cpu_speed_ms')} ms (lower is faster) · Python {m['python']} · SQLite {m['sqlite']} · {m['date']}",
              f"{'target':44} {'measured':>12} {'limit':>14}  result", "-" * 82]
     for t in r["targets"]:
         meas = "n/a" if t["measured"] is None else f"{t['measured']}{(' ' + t['unit']) if t['unit'] else ''}"
