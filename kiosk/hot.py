@@ -75,7 +75,7 @@ class HotRoutes:
                 form = _small_form(environ)
                 html = scan_answer(self.app, sid, form.get("code", ""),
                                    environ.get("HTTP_IDEMPOTENCY_KEY") or form.get("request_id") or None,
-                                   session_of(self.floor, environ), environ.get("SCRIPT_NAME", ""))
+                                   session_of(self.floor, environ), self.app.request_class(environ).script_root)
             except Exception:
                 with self.app.request_context(environ):
                     return self._flask_error(environ, start_response)

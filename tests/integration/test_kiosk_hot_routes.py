@@ -145,3 +145,20 @@ def test_a_hook_the_hot_routes_do_not_know_stops_the_app_from_starting(tmp_path)
             _check_hooks(app)
     finally:
         node.close()
+
+
+def test_behind_a_path_prefix_the_hot_scan_links_as_flask_does(tmp_path):
+    """A node served under a path prefix (a proxy that strips it and sets SCRIPT_NAME): the screen's
+    Stations link carries it, on the hot route as on Flask's."""
+    answers = []
+    for name, via_flask in (("flask", True), ("hot", False)):
+        node = node_with_orders(tmp_path / name)
+        try:
+            app = create_app({"TESTING": True}, node=node)
+            served = (lambda env, start: Flask.wsgi_app(app, env, start)) if via_flask else app
+            k = Kiosk(Client(lambda env, start, served=served: served({**env, "SCRIPT_NAME": "/wes/"}, start)))
+            resp = k.post(f"{URL}/scan", data={"code": "BADGE-0001"})
+            answers.append(re.sub(r'data-seq="\d+"|data-csrf="[^"]+"', "X", resp.get_data(as_text=True)))
+        finally:
+            node.close()
+    assert answers[0] == answers[1] and 'href="/wes/kiosk/stations"' in answers[1]
