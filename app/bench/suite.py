@@ -587,28 +587,37 @@ def bench_reads_compared(nuts: dict[str, NodeUnderTest], skus: int, duration: fl
     return out
 
 
-def bench_status_cpu(nut: NodeUnderTest, duration: float, windows: int = 5) -> dict:
+class StatusCpu:
     """Unpaced status reads from 2 client threads at the router's port: the front's CPU per status
-    read, in `windows` runs of duration/windows each. Other guests on a shared VM only ever add to a
-    window's CPU time (see cpu_steal_pct), so, as timeit does, the cost is the best window; the
-    median is reported next to it. (The front's own status copy, one request to the node every
-    0.5 s, is inside the windows: under 0.1 % of them.)"""
-    reqs = read_requests(nut, 1, 2, 20_000, seed=5, only="status")  # each window sends it to a new client process
-    per_window, steals, lat, count, elapsed = [], [], [], 0, 0.0
-    for _ in range(windows):
-        s_a, c_a = _proc_stat(), nut.front_cpu()
-        res = run_load("127.0.0.1", nut.router_port, reqs, duration_s=duration / windows)
-        c_b, s_b = nut.front_cpu(), _proc_stat()
-        if res.count:
-            per_window.append(round((c_b - c_a) * 1000 / res.count, 3))
-            steals.append(_steal_pct(s_a, s_b))
-        lat += res.latencies_ms
-        count += res.count
-        elapsed += res.elapsed_s
-    ordered = sorted(per_window) or [None]
-    return {"requests": count, "rate_per_s": round(count / elapsed, 1) if elapsed else None, **_lat(lat),
-            "cpu_steal_pct_per_window": steals, "cpu_ms_per_status_per_window": per_window,
-            "cpu_ms_per_status_median": ordered[len(ordered) // 2], "cpu_ms_per_status": ordered[0]}
+    read, in short windows taken at several points of the suite (`sample`). Other guests on a shared
+    VM only ever add to a window's CPU time, so, as timeit does, the cost is the best window; the
+    median is reported next to it. The windows are spread over the suite because a slow spell of the
+    host lasts minutes and shows no CPU steal: all five windows of one 15 s block read 1.26-1.65 ms
+    in a run whose other blocks, on the same code, read 0.46-0.6. (The front's own status copy, one
+    request to the node every 0.5 s, is inside the windows: under 0.1 % of them.)"""
+
+    def __init__(self):
+        self.per_window, self.steals, self.lat, self.count, self.elapsed = [], [], [], 0, 0.0
+
+    def sample(self, nut: NodeUnderTest, duration: float, windows: int) -> None:
+        reqs = read_requests(nut, 1, 2, 20_000, seed=5, only="status")  # each window sends it to a new client process
+        for _ in range(windows):
+            s_a, c_a = _proc_stat(), nut.front_cpu()
+            res = run_load("127.0.0.1", nut.router_port, reqs, duration_s=duration / windows)
+            c_b, s_b = nut.front_cpu(), _proc_stat()
+            if res.count:
+                self.per_window.append(round((c_b - c_a) * 1000 / res.count, 3))
+                self.steals.append(_steal_pct(s_a, s_b))
+            self.lat += res.latencies_ms
+            self.count += res.count
+            self.elapsed += res.elapsed_s
+
+    def summary(self) -> dict:
+        ordered = sorted(self.per_window) or [None]
+        return {"requests": self.count, "rate_per_s": round(self.count / self.elapsed, 1) if self.elapsed else None,
+                **_lat(self.lat), "cpu_steal_pct_per_window": self.steals,
+                "cpu_ms_per_status_per_window": self.per_window,
+                "cpu_ms_per_status_median": ordered[len(ordered) // 2], "cpu_ms_per_status": ordered[0]}
 
 
 def bench_picks(nut: NodeUnderTest, stations: list[dict], duration: float, skus: int,
@@ -738,7 +747,8 @@ def run_suite(opts: Options) -> dict:
     after = {"node built": memory_now()}  # where the memory goes: after each scenario
     try:
         _log("scenario 5: CPU per status read")
-        results["status_cpu"] = bench_status_cpu(nut, 5.0 if quick else 15.0)
+        status_cpu = StatusCpu()  # two windows here, two after the paced runs, two at the end
+        status_cpu.sample(nut, 5.0 / 3 if quick else 5.0, 2)
         after["status reads"] = memory_now()
 
         # Carts with work left at the end of every run: 6 units a line on the handheld carts (120,000
@@ -770,6 +780,7 @@ def run_suite(opts: Options) -> dict:
         results["metrics_paced"] = bench_metrics_paced(nut, stations, paced_s / 2, sizes["skus"])
         results["metrics_cost"] = bench_metrics_cost(nut)
         after["paced runs"] = memory_now()
+        status_cpu.sample(nut, 5.0 / 3 if quick else 5.0, 2)
         _log(f"scenario 2k: the kiosk screen flow (bin scan + item scan, HTML) for {duration:.0f} s")
         results["picks_kiosk"] = bench_picks(nut, kiosk_stations, duration, sizes["skus"], mode="kiosk")
         after["kiosk flat out"] = memory_now()
@@ -777,6 +788,8 @@ def run_suite(opts: Options) -> dict:
         _log(f"scenario 1: scan on a pty -> light, 50 scans/s over 20 stations, {scan_s:.0f} s")
         results["scan_latency"] = bench_scan_latency(nut, sizes["skus"], scan_s, 50.0, 1 if quick else 3)
         after["scans"] = memory_now()
+        status_cpu.sample(nut, 5.0 / 3 if quick else 5.0, 2)
+        results["status_cpu"] = status_cpu.summary()
         whole_run.stop()
         results["memory"] = {"rss_mb": round(psutil.Process().memory_info().rss / 2**20, 1),
                              "rss_peak_mb": round(whole_run.peak / 2**20, 1),
@@ -948,7 +961,7 @@ def evaluate(r: dict) -> list[dict]:
         rows.append({"target": "6 one /metrics scrape of the node (median)", "op": "", "limit": None, "unit": "ms",
                      "pass": None, "measured": mc.get("scrape_ms_median")})
     target("5 CPU per pick confirmation", p.get("cpu_ms_per_confirmation"), "<=", 3, "ms")
-    target("5 CPU per status read (front, best of 5 windows)", r.get("status_cpu", {}).get("cpu_ms_per_status"), "<=", 1, "ms")
+    target("5 CPU per status read (front, best of 6 windows)", r.get("status_cpu", {}).get("cpu_ms_per_status"), "<=", 1, "ms")
     rows.append({"target": "5 CPU per status read (median window)", "op": "", "limit": None, "unit": "ms", "pass": None,
                  "measured": r.get("status_cpu", {}).get("cpu_ms_per_status_median")})
     target("5 node resident memory, 1M events (peak of the bench process)", r.get("memory", {}).get("rss_peak_mb"),
