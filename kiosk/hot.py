@@ -9,9 +9,10 @@ Nothing here is a second copy of the Flask path: the session (sessions.session_o
 (sessions.cookie_header), the request id, log context and timing (app.web.RequestTrail), the
 views' own code (views.scan_answer, views.pick_answer), and for anything raised Flask's own error
 handling are the functions the Flask path calls. Neither answer needs Flask's request context: the
-screen is a partial rendered by views.render_part, and the form is read here as Flask reads it. A request that is not the usual case (no
-CSRF header or a wrong one, an unknown station, a scan that is not a small urlencoded form) is
-handed to Flask before anything is read or begun, and Flask answers it as it always did."""
+screen is a partial rendered by views.render_part, and the form is read here as Flask reads it. A
+request that is not the usual case (no CSRF header or a wrong one, an unknown station, a scan that
+is not a small urlencoded form) is handed to Flask before anything is read or begun, and Flask
+answers it as it always did."""
 from __future__ import annotations
 
 import re
@@ -23,7 +24,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from app.domain import errors
 
 from .sessions import cookie_header, session_of
-from .views import SECURITY_HEADERS, csrf_refused, pick_answer, pick_body, scan_answer
+from .views import SECURITY_HEADERS, csrf_refused, pick_answer, pick_body, request_id_of, scan_answer
 
 HOT = re.compile(r"/kiosk/stations/([A-Za-z0-9._-]{1,64})/(scan|picks)")
 ENDPOINTS = {"scan": "kiosk.scan", "picks": "kiosk.pick_json"}
@@ -74,7 +75,7 @@ class HotRoutes:
             try:
                 form = _small_form(environ)
                 html = scan_answer(self.app, sid, form.get("code", ""),
-                                   environ.get("HTTP_IDEMPOTENCY_KEY") or form.get("request_id") or None,
+                                   request_id_of(environ.get("HTTP_IDEMPOTENCY_KEY"), form.get("request_id")),
                                    session_of(self.floor, environ), self.app.request_class(environ).script_root)
             except Exception:
                 with self.app.request_context(environ):

@@ -9,7 +9,6 @@ import queue
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, stream_with_context, url_for
 from flask_htmx import HTMX
-from markupsafe import Markup
 
 from app.domain import errors
 from app.domain.orders import BACKLOG_STATES
@@ -120,7 +119,12 @@ def _expired_page():
 
 
 def _request_id() -> str | None:
-    return request.headers.get("Idempotency-Key") or request.form.get("request_id") or None
+    return request_id_of(request.headers.get("Idempotency-Key"), request.form.get("request_id"))
+
+
+def request_id_of(idempotency_key: str | None, form_value: str | None) -> str | None:
+    """The client's id for this request: the Idempotency-Key header, else the form's request_id."""
+    return idempotency_key or form_value or None
 
 
 def render_part(app, name: str, **ctx) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import json
 import logging
 import os
@@ -94,14 +95,22 @@ def cpu_speed_ms() -> float:
     return round(best * 1000, 1)
 
 
-def _sqlite_mb() -> float | None:
-    """Memory SQLite holds in this process (page caches, statements), from the library itself."""
+@functools.cache
+def _sqlite_lib():
+    """The SQLite library this process's sqlite3 module uses (found once: find_library runs ldconfig),
+    or None when Python was built with SQLite inside _sqlite3."""
     try:
         lib = ctypes.CDLL(ctypes.util.find_library("sqlite3") or "libsqlite3.so.0")
         lib.sqlite3_memory_used.restype = ctypes.c_int64
-        return round(lib.sqlite3_memory_used() / 2**20, 1)
-    except (OSError, AttributeError):  # a Python built with SQLite inside _sqlite3
+        return lib
+    except (OSError, AttributeError):
         return None
+
+
+def _sqlite_mb() -> float | None:
+    """Memory SQLite holds in this process (page caches, statements), from the library itself."""
+    lib = _sqlite_lib()
+    return round(lib.sqlite3_memory_used() / 2**20, 1) if lib is not None else None
 
 
 def memory_now() -> dict:
@@ -591,10 +600,9 @@ class StatusCpu:
     """Unpaced status reads from 2 client threads at the router's port: the front's CPU per status
     read, in short windows taken at several points of the suite (`sample`). Other guests on a shared
     VM only ever add to a window's CPU time, so, as timeit does, the cost is the best window; the
-    median is reported next to it. The windows are spread over the suite because a slow spell of the
-    host lasts minutes and shows no CPU steal: all five windows of one 15 s block read 1.26-1.65 ms
-    in a run whose other blocks, on the same code, read 0.46-0.6. (The front's own status copy, one
-    request to the node every 0.5 s, is inside the windows: under 0.1 % of them.)"""
+    median is reported next to it. The windows are spread over the suite so that one slow spell
+    does not decide every window; the figure still varies from run to run (README, Performance).
+    (The front's own status copy, one request to the node every 0.5 s, is inside the windows.)"""
 
     def __init__(self):
         self.per_window, self.steals, self.lat, self.count, self.elapsed = [], [], [], 0, 0.0
@@ -748,7 +756,8 @@ def run_suite(opts: Options) -> dict:
     try:
         _log("scenario 5: CPU per status read")
         status_cpu = StatusCpu()  # two windows here, two after the paced runs, two at the end
-        status_cpu.sample(nut, 5.0 / 3 if quick else 5.0, 2)
+        status_s = 5.0 / 3 if quick else 5.0
+        status_cpu.sample(nut, status_s, 2)
         after["status reads"] = memory_now()
 
         # Carts with work left at the end of every run: 6 units a line on the handheld carts (120,000
@@ -780,7 +789,7 @@ def run_suite(opts: Options) -> dict:
         results["metrics_paced"] = bench_metrics_paced(nut, stations, paced_s / 2, sizes["skus"])
         results["metrics_cost"] = bench_metrics_cost(nut)
         after["paced runs"] = memory_now()
-        status_cpu.sample(nut, 5.0 / 3 if quick else 5.0, 2)
+        status_cpu.sample(nut, status_s, 2)
         _log(f"scenario 2k: the kiosk screen flow (bin scan + item scan, HTML) for {duration:.0f} s")
         results["picks_kiosk"] = bench_picks(nut, kiosk_stations, duration, sizes["skus"], mode="kiosk")
         after["kiosk flat out"] = memory_now()
@@ -788,7 +797,7 @@ def run_suite(opts: Options) -> dict:
         _log(f"scenario 1: scan on a pty -> light, 50 scans/s over 20 stations, {scan_s:.0f} s")
         results["scan_latency"] = bench_scan_latency(nut, sizes["skus"], scan_s, 50.0, 1 if quick else 3)
         after["scans"] = memory_now()
-        status_cpu.sample(nut, 5.0 / 3 if quick else 5.0, 2)
+        status_cpu.sample(nut, status_s, 2)
         results["status_cpu"] = status_cpu.summary()
         whole_run.stop()
         results["memory"] = {"rss_mb": round(psutil.Process().memory_info().rss / 2**20, 1),

@@ -33,7 +33,7 @@ def _candidates(session: Session, zone: str | None, fresh: str | None = None,
     already travelling in a tote: pick-and-pass, their tote is scanned in the next zone to continue
     (a bulk batch may still take orders consolidated at the wall). `order_ids`: only these orders.
     Plain columns, not entities: with a backlog of thousands of orders, loading each candidate's
-    five rows as objects took most of a second and tens of MB, under the writer's lock."""
+    five rows as objects cost far more CPU and memory, under the writer's lock (README, Design notes)."""
     q = (
         select(Reservation.id, Reservation.order_id, Reservation.line_pk, Sku.code, Location.code, Location.zone,
                Location.path_seq, Stock.lot, Reservation.qty, Order.priority, Order.ship_by)
@@ -73,15 +73,15 @@ def create_batch(uow: UnitOfWork, operator: str | None = None, station: str | No
         raise errors.ValidationFailed("max_orders must be from 1 to 50", field="max_orders")
     with uow.write() as tx:
         s = tx.session
-        cands, order_keys = _candidates(s, zone, fresh=mode if order_ids is None else None,
-                                        order_ids=list(dict.fromkeys(order_ids)) if order_ids is not None else None)
+        wanted = list(dict.fromkeys(order_ids)) if order_ids is not None else None  # in order, once each
+        cands, order_keys = _candidates(s, zone, fresh=mode if wanted is None else None, order_ids=wanted)
         if not cands:
             return None
         first_zone = zone or min((c.zone for c in cands))
         cands = [c for c in cands if c.zone == first_zone]
         in_zone = {c.order_id for c in cands}
-        if order_ids is not None:
-            chosen = [o for o in dict.fromkeys(order_ids) if o in in_zone][:max_orders]
+        if wanted is not None:
+            chosen = [o for o in wanted if o in in_zone][:max_orders]
         else:
             chosen = order_selection([(o, *order_keys[o]) for o in in_zone], max_orders)
         orders = {o.id: o for o in s.exec(select(Order).where(Order.id.in_(chosen)))}
