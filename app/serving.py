@@ -6,6 +6,7 @@ import ctypes
 import ctypes.util
 import gc
 import threading
+from collections.abc import Callable
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
 MALLOC_ARENAS = 2
@@ -49,12 +50,60 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     return bool(mallopt(M_ARENA_MAX, arenas))
 
 
+class LanedDispatcher:
+    """waitress's task dispatcher in two parts: the requests `in_lane(method, path, query)` picks are
+    served by a lane of `lane_threads` threads of their own, every other request by the pool
+    (`set_thread_count`, waitress's `threads`). Requests that only compute hold the interpreter
+    lock all the time: on a pool they are served two or more at once, one per client, and the
+    threads spend their CPU handing the lock back and forth; a request that waits (on another
+    process, on a long poll) needs a thread of its own for as long as it waits. Given to waitress
+    as `create_server(..., _dispatcher=)`, its hook for a dispatcher of one's own (waitress 2 and
+    3; tests/integration/test_front_server.py fails if that ever changes)."""
+
+    def __init__(self, in_lane: Callable[[str, str, str], bool], lane_threads: int = 1, lane_name: str = "lane"):
+        from waitress.task import ThreadedTaskDispatcher
+
+        class Named(ThreadedTaskDispatcher):
+            def start_new_thread(self, target, thread_no):
+                threading.Thread(target=target, name=f"{lane_name}-{thread_no}", args=(thread_no,), daemon=True).start()
+
+        self.in_lane = in_lane
+        self.lane, self.pool = Named(), ThreadedTaskDispatcher()
+        self.lane.set_thread_count(lane_threads)
+
+    def set_thread_count(self, count: int) -> None:
+        self.pool.set_thread_count(count)
+
+    def add_task(self, channel) -> None:
+        """Called on the server's loop thread once a channel has a whole request (`requests[0]`,
+        waitress's parser: method, path without its query, raw query)."""
+        request = channel.requests[0] if channel.requests else None
+        picked = request is not None and self.in_lane(request.command, request.path, request.query)
+        (self.lane if picked else self.pool).add_task(channel)
+
+    def shutdown(self, cancel_pending: bool = True, timeout: float = 5) -> bool:
+        lane_done = self.lane.shutdown(cancel_pending, timeout)
+        return self.pool.shutdown(cancel_pending, timeout) and lane_done
+
+
+def create_laned_server(wsgi_app, dispatcher: LanedDispatcher, threads: int, **adjustments):
+    """waitress's server for `wsgi_app` with `dispatcher`: `threads` for its pool, SERVER_LIMITS."""
+    from waitress.server import create_server
+
+    dispatcher.set_thread_count(threads)
+    return create_server(wsgi_app, _dispatcher=dispatcher, threads=threads, **{**SERVER_LIMITS, **adjustments})
+
+
 class BackgroundServer:
-    def __init__(self, wsgi_app, threads: int = 8, port: int = 0, name: str = "wes-server", **adjustments):
+    def __init__(self, wsgi_app, threads: int = 8, port: int = 0, name: str = "wes-server",
+                 dispatcher: LanedDispatcher | None = None, **adjustments):
         from waitress.server import create_server
 
-        self.server = create_server(wsgi_app, host="127.0.0.1", port=port, threads=threads,
-                                    **{**SERVER_LIMITS, **adjustments})
+        if dispatcher is not None:
+            self.server = create_laned_server(wsgi_app, dispatcher, threads, host="127.0.0.1", port=port, **adjustments)
+        else:
+            self.server = create_server(wsgi_app, host="127.0.0.1", port=port, threads=threads,
+                                        **{**SERVER_LIMITS, **adjustments})
         self.port = self.server.effective_port
         self.url = f"http://127.0.0.1:{self.port}"
         self._stopping = threading.Event()
@@ -68,6 +117,8 @@ class BackgroundServer:
                                           use_poll=self.server.adj.asyncore_use_poll)
         finally:
             self.server.close()
+            # waitress ends its threads only when run() is interrupted, which this loop never is
+            self.server.task_dispatcher.shutdown(cancel_pending=True, timeout=2)
 
     def stop(self) -> None:
         self._stopping.set()

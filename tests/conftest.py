@@ -46,8 +46,8 @@ def client(app):
 class LiveServer(BackgroundServer):
     """The app on a real HTTP server on loopback (waitress in a thread)."""
 
-    def __init__(self, app, threads: int = 8, port: int = 0):
-        super().__init__(app, threads=threads, port=port, name="waitress-test")
+    def __init__(self, app, threads: int = 8, port: int = 0, dispatcher=None):
+        super().__init__(app, threads=threads, port=port, name="waitress-test", dispatcher=dispatcher)
 
 
 @pytest.fixture
@@ -67,9 +67,10 @@ def front(node, live_server):
     """The router's front (app.front) for the live node: its own engines on the same database file,
     on its own loopback server, passing everything but the router's reads to live_server."""
     from app.front.app import build_front
+    from app.front.server import front_dispatcher
 
     f = build_front(node.settings, live_server.url, status_every_s=0.1)
-    server = LiveServer(f)
+    server = LiveServer(f, dispatcher=front_dispatcher())  # served as app.front.__main__ serves it
     server.front = f
     yield server
     server.stop()

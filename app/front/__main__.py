@@ -27,14 +27,13 @@ def _orphan_watch(parent: int) -> None:
 
 @click.command()
 @click.option("--node-url", required=True, help="The node process, e.g. http://127.0.0.1:8080")
-@click.option("--threads", default=16, show_default=True)
+@click.option("--threads", default=16, show_default=True, help="for the requests passed to the node")
 def main(node_url: str, threads: int) -> None:
-    from waitress.server import create_server
-
     from app.config import Settings
     from app.front.app import build_front
+    from app.front.server import create_front_server
     from app.logformat import configure_logging
-    from app.serving import SERVER_LIMITS, limit_malloc_arenas, settle_heap
+    from app.serving import limit_malloc_arenas, settle_heap
 
     limit_malloc_arenas()
     settings = Settings.load()
@@ -43,7 +42,7 @@ def main(node_url: str, threads: int) -> None:
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     threading.Thread(target=_orphan_watch, args=(os.getppid(),), name="wes-front-orphan", daemon=True).start()
     front = build_front(settings, node_url)
-    server = create_server(front, host=settings.host, port=settings.api_port, threads=threads, **SERVER_LIMITS)
+    server = create_front_server(front, settings.host, settings.api_port, threads)
     settle_heap()
     signal.signal(signal.SIGTERM, _stop)
     print(f"READY http://{settings.host}:{server.effective_port}", flush=True)

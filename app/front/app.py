@@ -33,9 +33,13 @@ log = logging.getLogger("wes.front")
 
 def is_router_read(environ) -> bool:
     """A GET of the router's API that answers at once (a long-polling feed read waits on purpose)."""
-    if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or not environ.get("PATH_INFO", "").startswith("/api/v1/"):
+    return _answers_at_once(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""),
+                            environ.get("QUERY_STRING", ""))
+
+
+def _answers_at_once(method: str, path: str, query: str) -> bool:
+    if method not in ("GET", "HEAD") or not path.startswith("/api/v1/"):
         return False
-    query = environ.get("QUERY_STRING", "")
     if "wait=" not in query:
         return True
     try:
@@ -44,10 +48,15 @@ def is_router_read(environ) -> bool:
         return True  # refused with a 422 at once
 
 
+def is_local_read(method: str, path: str, query: str) -> bool:
+    """The router's polling reads, answered here; a long-polling feed read waits on the node's
+    commit signal, so it goes to the node (as does everything that writes)."""
+    return path in LOCAL_READS and _answers_at_once(method, path, query)
+
+
 def serves_locally(environ) -> bool:
-    """The router's polling reads; a long-polling feed read waits on the node's commit signal, so it
-    goes to the node (as does everything that writes)."""
-    return environ.get("PATH_INFO") in LOCAL_READS and is_router_read(environ)
+    return is_local_read(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""),
+                         environ.get("QUERY_STRING", ""))
 
 
 @dataclass
