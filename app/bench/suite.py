@@ -615,7 +615,7 @@ class StatusCpu:
     read, in short windows taken at several points of the suite (`sample`). Other guests on a shared
     VM only ever add to a window's CPU time, so, as timeit does, the cost is the best window; the
     median is reported next to it. The windows are spread over the suite so that one slow spell
-    does not decide every window; the figure still varies from run to run (README, Performance).
+    does not decide every window.
     (The front's own status copy, one request to the node every 0.5 s, is inside the windows.)"""
 
     def __init__(self):
