@@ -57,8 +57,8 @@ class LanedDispatcher:
     lock all the time: on a pool they are served two or more at once, one per client, and the
     threads spend their CPU handing the lock back and forth; a request that waits (on another
     process, on a long poll) needs a thread of its own for as long as it waits. Given to waitress
-    as `create_server(..., _dispatcher=)`, its hook for a dispatcher of one's own (waitress 2 and
-    3; tests/integration/test_front_server.py fails if that ever changes)."""
+    as `create_server(..., _dispatcher=)`, its hook for a dispatcher of one's own (waitress 3;
+    tests/integration/test_front_server.py fails if that ever changes)."""
 
     def __init__(self, in_lane: Callable[[str, str, str], bool], lane_threads: int = 1, lane_name: str = "lane"):
         from waitress.task import ThreadedTaskDispatcher
@@ -76,9 +76,11 @@ class LanedDispatcher:
 
     def add_task(self, channel) -> None:
         """Called on the server's loop thread once a channel has a whole request (`requests[0]`,
-        waitress's parser: method, path without its query, raw query)."""
+        waitress's parser: method, path without its query, raw query). A request waitress could
+        not parse has none of them (its 400 is answered on the pool)."""
         request = channel.requests[0] if channel.requests else None
-        picked = request is not None and self.in_lane(request.command, request.path, request.query)
+        picked = (request is not None and request.error is None
+                  and self.in_lane(request.command, request.path, request.query))
         (self.lane if picked else self.pool).add_task(channel)
 
     def shutdown(self, cancel_pending: bool = True, timeout: float = 5) -> bool:

@@ -122,3 +122,15 @@ def test_stopping_the_server_ends_the_read_thread_and_the_pool(echo):
     def alive() -> list[str]:
         return [t.name for t in set(threading.enumerate()) - before if t.name.startswith((READ_LANE_NAME, "waitress-"))]
     assert wait_until(lambda: not alive(), timeout=5), alive()
+
+
+@pytest.mark.parametrize("raw", [b"GARBAGE\r\n\r\n", b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+                                 b"GET /api/v1/status HTTP/1.1\r\nContent-Length: nope\r\n\r\n"])
+def test_a_request_waitress_cannot_parse_is_refused_and_the_server_keeps_serving(server, raw):
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(raw)
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.") and b" 400 " in answer.split(b"\r\n", 1)[0]
+    assert ask(server, "GET", "/api/v1/status") == f"{READ_LANE_NAME}-0"
