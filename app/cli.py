@@ -56,17 +56,15 @@ def _serve(node, host: str, port: int, threads: int, banner: str = "", lock: Nod
            shown_token: str | None = None) -> None:
     """Serves until SIGTERM or SIGINT. The banner shows `shown_token` in its curl lines (the token
     itself only when it is no secret: the demo's, or a random one of this run)."""
-    from waitress.server import create_server
-
     from app import create_app
     from app.front.process import FrontProcess
-    from app.serving import SERVER_LIMITS, settle_heap
+    from app.serving import settle_heap, waitress_server
 
     previous = {sig: signal.signal(sig, _stop_on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     front = server = None
     try:
         app = create_app(node=node)
-        server = create_server(app, host=host, port=port, threads=threads, **SERVER_LIMITS)
+        server = waitress_server(app, threads, host=host, port=port)
         settle_heap()
         url = f"http://{host}:{server.effective_port}"
         api_url = url

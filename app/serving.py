@@ -88,24 +88,20 @@ class LanedDispatcher:
         return self.pool.shutdown(cancel_pending, timeout) and lane_done
 
 
-def create_laned_server(wsgi_app, dispatcher: LanedDispatcher, threads: int, **adjustments):
-    """waitress's server for `wsgi_app` with `dispatcher`: `threads` for its pool, SERVER_LIMITS."""
+def waitress_server(wsgi_app, threads: int, dispatcher: LanedDispatcher | None = None, **adjustments):
+    """waitress's server for `wsgi_app` with SERVER_LIMITS (`adjustments` override them):
+    `threads` for its pool, `dispatcher` instead of waitress's own when given."""
     from waitress.server import create_server
 
-    dispatcher.set_thread_count(threads)
+    if dispatcher is not None:  # waitress sets the count only on the dispatcher it makes itself
+        dispatcher.set_thread_count(threads)
     return create_server(wsgi_app, _dispatcher=dispatcher, threads=threads, **{**SERVER_LIMITS, **adjustments})
 
 
 class BackgroundServer:
     def __init__(self, wsgi_app, threads: int = 8, port: int = 0, name: str = "wes-server",
                  dispatcher: LanedDispatcher | None = None, **adjustments):
-        from waitress.server import create_server
-
-        if dispatcher is not None:
-            self.server = create_laned_server(wsgi_app, dispatcher, threads, host="127.0.0.1", port=port, **adjustments)
-        else:
-            self.server = create_server(wsgi_app, host="127.0.0.1", port=port, threads=threads,
-                                        **{**SERVER_LIMITS, **adjustments})
+        self.server = waitress_server(wsgi_app, threads, dispatcher, host="127.0.0.1", port=port, **adjustments)
         self.port = self.server.effective_port
         self.url = f"http://127.0.0.1:{self.port}"
         self._stopping = threading.Event()

@@ -31,13 +31,8 @@ LOCAL_READS = ("/api/v1/status", "/api/v1/inventory", "/api/v1/events", "/api/v1
 log = logging.getLogger("wes.front")
 
 
-def is_router_read(environ) -> bool:
+def is_router_read(method: str, path: str, query: str) -> bool:
     """A GET of the router's API that answers at once (a long-polling feed read waits on purpose)."""
-    return _answers_at_once(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""),
-                            environ.get("QUERY_STRING", ""))
-
-
-def _answers_at_once(method: str, path: str, query: str) -> bool:
     if method not in ("GET", "HEAD") or not path.startswith("/api/v1/"):
         return False
     if "wait=" not in query:
@@ -51,7 +46,7 @@ def _answers_at_once(method: str, path: str, query: str) -> bool:
 def is_local_read(method: str, path: str, query: str) -> bool:
     """The router's polling reads, answered here; a long-polling feed read waits on the node's
     commit signal, so it goes to the node (as does everything that writes)."""
-    return path in LOCAL_READS and _answers_at_once(method, path, query)
+    return path in LOCAL_READS and is_router_read(method, path, query)
 
 
 def serves_locally(environ) -> bool:

@@ -8,7 +8,7 @@ interpreter lock that costs the front more CPU per read than serving them one af
 pool keeps its threads for the requests that wait."""
 from __future__ import annotations
 
-from app.serving import LanedDispatcher, create_laned_server
+from app.serving import LanedDispatcher, waitress_server
 
 from .app import is_local_read
 
@@ -22,4 +22,4 @@ def front_dispatcher() -> LanedDispatcher:
 
 def create_front_server(wsgi_app, host: str, port: int, threads: int):
     """The front's server on host:port: `threads` for the requests passed to the node."""
-    return create_laned_server(wsgi_app, front_dispatcher(), threads, host=host, port=port)
+    return waitress_server(wsgi_app, threads, front_dispatcher(), host=host, port=port)

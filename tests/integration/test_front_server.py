@@ -4,6 +4,7 @@ for the other. The app here answers with the name of the thread serving it and c
 from __future__ import annotations
 
 import http.client
+import socket
 import threading
 import time
 from urllib.parse import parse_qs
@@ -127,8 +128,6 @@ def test_stopping_the_server_ends_the_read_thread_and_the_pool(echo):
 @pytest.mark.parametrize("raw", [b"GARBAGE\r\n\r\n", b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
                                  b"GET /api/v1/status HTTP/1.1\r\nContent-Length: nope\r\n\r\n"])
 def test_a_request_waitress_cannot_parse_is_refused_and_the_server_keeps_serving(server, raw):
-    import socket
-
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
         sock.sendall(raw)
         answer = sock.recv(4096)

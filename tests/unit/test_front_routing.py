@@ -23,7 +23,7 @@ def environ(method: str, path: str, query: str = "") -> dict:
     ("GET", "/kiosk/picker", "", False),
 ])
 def test_which_requests_are_router_reads(method, path, query, expected):
-    assert is_router_read(environ(method, path, query)) is expected
+    assert is_router_read(method, path, query) is expected
 
 
 @pytest.mark.parametrize("method,path,query,expected", [
